@@ -1,0 +1,28 @@
+"""envkernels: every Python environment a Jupyter kernel, and every kernel able to check,
+lock, audit and sync the environment it runs in."""
+
+from __future__ import annotations
+
+from envkernels.discovery import discover
+from envkernels.model import Environment, Finding, Report
+
+__version__ = "0.1.0"
+
+__all__ = ["Environment", "Finding", "Report", "__version__", "discover"]
+
+
+def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
+    """``%load_ext envkernels``: register the magics in this IPython."""
+    from envkernels.magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    from envkernels.server.app import EnvKernelsApp
+
+    return [{"module": "envkernels", "app": EnvKernelsApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "envkernels"}]

@@ -1,0 +1,60 @@
+"""The `envkernels` command line: one module per command, this file only dispatches.
+
+Data goes to stdout, messages to stderr; an error is ``error: ...`` then ``hint: ...``, never a
+traceback. Exit codes: 0 fine, 1 findings at or above the threshold, 2 usage error or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from envkernels import __version__
+from envkernels.cli.output import print_error
+from envkernels.errors import EnvKernelsError
+
+# Each module has `register(subparsers)`, which adds its parser and sets `func=run(args) -> int`.
+COMMANDS: tuple[str, ...] = ("list", "check", "lock", "sync", "audit", "kernels", "doctor", "cleanup")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with SPEC.md's error format (``error:``/``hint:``, exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print_error(message, f"`{self.prog} --help` lists the options")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every command's subparser."""
+    parser = _Parser(prog="envkernels", description="Every Python environment a Jupyter kernel.")
+    parser.add_argument("--version", action="version", version=f"envkernels {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        if importlib.util.find_spec(f"envkernels.cli.cmd_{name}") is None:  # TODO(integration): remove
+            continue
+        module = importlib.import_module(f"envkernels.cli.cmd_{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except EnvKernelsError as exc:
+        print_error(exc.message, exc.hint)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print_error("interrupted", None)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,57 @@
+"""Fixtures every test area shares: an isolated HOME, and read-only environments built once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from envfactory import UV_CACHE_DIR, make_venv
+
+# Variables through which a tool's environments could leak in from the machine running the tests.
+_TOOL_VARS = (
+    "VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_ENVS_PATH", "CONDARC", "MAMBA_ROOT_PREFIX", "WORKON_HOME",
+    "PYENV_ROOT", "POETRY_VIRTUALENVS_PATH", "POETRY_CONFIG_DIR", "POETRY_CACHE_DIR", "PIPENV_VENV_IN_PROJECT",
+    "UV_PROJECT_ENVIRONMENT", "HATCH_DATA_DIR", "PDM_HOME", "PIXI_HOME", "JUPYTER_PATH", "JUPYTER_DATA_DIR",
+    "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+    "ENVKERNELS_CACHE_DIR",
+)
+
+
+@pytest.fixture
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point HOME and every tool's variable into a tmp dir so nothing of the machine leaks in."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for var in _TOOL_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("UV_CACHE_DIR", UV_CACHE_DIR)
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("ENVKERNELS_CACHE_DIR", str(home / ".cache" / "envkernels"))
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_envs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory for session-wide, read-only environments (tests must not modify them)."""
+    return tmp_path_factory.mktemp("shared-envs")
+
+
+@pytest.fixture(scope="session")
+def small_env(shared_envs: Path) -> Path:
+    """A read-only venv with a couple of small pure-Python packages (six, idna)."""
+    return make_venv(shared_envs / "small", ["six==1.16.0", "idna==3.7"])
+
+
+@pytest.fixture(scope="session")
+def kernel_env(shared_envs: Path) -> Path:
+    """A read-only venv with ipykernel installed (real kernels start from it)."""
+    return make_venv(shared_envs / "kernel", ["ipykernel", "six==1.16.0"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _uv_cache_env() -> None:
+    os.environ.setdefault("UV_CACHE_DIR", UV_CACHE_DIR)
