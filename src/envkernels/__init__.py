@@ -3,10 +3,26 @@ lock, audit and sync the environment it runs in."""
 
 from __future__ import annotations
 
-from envkernels.discovery import discover
-from envkernels.model import Environment, Finding, Report
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from envkernels.discovery import discover
+    from envkernels.model import Environment, Finding, Report
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `import envkernels` (every CLI start, every kernel-side import) must stay cheap.
+    if name == "discover":
+        from envkernels.discovery import discover
+
+        return discover
+    if name in ("Environment", "Finding", "Report"):
+        from envkernels import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'envkernels' has no attribute {name!r}")
 
 __all__ = ["Environment", "Finding", "Report", "__version__", "discover"]
 
@@ -16,6 +32,13 @@ def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
     from envkernels.magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext envkernels``: forget the magics' state (their in-process cache)."""
+    from envkernels.magics import unload_ipython_extension as _unload
+
+    _unload(ipython)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:

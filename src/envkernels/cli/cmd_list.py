@@ -1,39 +1,59 @@
-"""`envkernels list`: the discovered environments, as a table or SPEC.md's JSON records."""
+"""`envkernels list`: the discovered environments, as a table or SPEC.md's JSON records.
+
+Data (the table, the JSON array) goes to stdout; a root that does not exist and each broken
+environment's problem and hint go to stderr as ``warning:``/``hint:`` lines. Exit 0 whenever the
+listing itself worked, broken environments included (they are data, not a failure).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 
-from envkernels.cli.output import print_json, print_table
+from envkernels.cli.output import print_json, print_table, print_warning
 from envkernels.discovery import discover
 from envkernels.errors import UsageError
 from envkernels.model import KINDS
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     """Add the `list` parser."""
-    p = sub.add_parser("list", help="list the discovered Python environments")
-    p.add_argument("--json", action="store_true", help="print SPEC.md's JSON records")
-    p.add_argument("--root", action="append", default=[], metavar="DIR", help="also scan DIR (repeatable)")
-    p.add_argument("--no-default-roots", action="store_true", help="scan only the --root directories")
-    p.add_argument("--kind", action="append", default=[], metavar="KIND", help=f"only these kinds ({', '.join(KINDS)})")
+    p = sub.add_parser(
+        "list",
+        help="list the discovered Python environments",
+        description="List every Python environment envkernels discovers "
+        "(docs/discovery.md says where it looks).",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON array of environment records (SPEC.md)")
+    p.add_argument("--root", action="append", default=[], metavar="DIR",
+                   help="also scan DIR for environments and projects, a few levels deep (repeatable)")
+    p.add_argument("--no-default-roots", action="store_true",
+                   help="scan only the --root directories (no registries, tool directories, PATH)")
+    p.add_argument("--kind", action="append", default=[], metavar="KIND", type=str.lower,
+                   help=f"only environments of this kind (repeatable): {', '.join(KINDS)}")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """List environments; exit 0."""
+    """List environments; exit 0 (2 for an unknown --kind)."""
     bad = [k for k in args.kind if k not in KINDS]
     if bad:
         raise UsageError(f"unknown kind `{bad[0]}`", hint=f"kinds are: {', '.join(KINDS)}")
+    for root in args.root:
+        if not os.path.isdir(os.path.expanduser(root)):
+            print_warning(f"root `{root}` is not a directory; skipped", "check the path given to `--root`")
     envs = discover(roots=args.root, default_roots=not args.no_default_roots)
     if args.kind:
         envs = [e for e in envs if e.kind in args.kind]
     if args.json:
         print_json([e.to_dict() for e in envs])
-        return 0
-    rows = [
-        (e.id, e.kind, e.python_version or "?", "yes" if e.has_ipykernel else "no", e.status, e.prefix)
-        for e in envs
-    ]
-    print_table(("ID", "KIND", "PYTHON", "IPYKERNEL", "STATUS", "PREFIX"), rows)
+    else:
+        rows = [
+            (e.id, e.kind, e.python_version or "?", "yes" if e.has_ipykernel else "no", e.status, e.prefix)
+            for e in envs
+        ]
+        print_table(("ID", "KIND", "PYTHON", "IPYKERNEL", "STATUS", "PREFIX"), rows)
+    for e in envs:
+        if not e.ok:
+            print_warning(f"`{e.id}` is broken: {e.problem}", e.hint)
     return 0

@@ -61,12 +61,19 @@ def site_packages_dirs(prefix: str | os.PathLike[str]) -> list[Path]:
     dirs: list[Path] = []
     if is_windows_layout(root):
         return [root / "Lib" / "site-packages"]
-    seen: set[str] = set()
+    if root.parent.name == "__pypackages__":  # PEP 582 (PDM): packages go straight into X.Y/lib
+        return [root / "lib"] if (root / "lib").is_dir() else []
+    # lib64 is often a symlink to lib: one directory, counted once (by inode, no resolve())
+    seen: set[tuple[int, int]] = set()
     for _maj, _min, _ft, libdir in lib_python_dirs(root):
         for name in ("site-packages", "dist-packages"):
             candidate = libdir / name
-            key = str(candidate.resolve()) if candidate.is_dir() else ""
-            if key and key not in seen:
+            try:
+                st = os.stat(candidate)
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key not in seen and os.path.isdir(candidate):
                 seen.add(key)
                 dirs.append(candidate)
     return dirs
@@ -95,21 +102,19 @@ def interpreter_path(prefix: Path) -> Path | None:
 
 
 def version_from_layout(prefix: Path) -> tuple[str | None, bool]:
-    """(Python version, free-threaded) from ``pyvenv.cfg`` or the ``lib/pythonX.Y[t]`` directory."""
-    cfg = read_pyvenv_cfg(prefix)
-    free_threaded = False
-    libs = lib_python_dirs(prefix)
-    if libs:
-        free_threaded = libs[0][2]
-    if cfg:
-        version = cfg.get("version_info") or cfg.get("version")
-        if version:
-            # virtualenv writes "3.12.4.final.0"; keep X.Y.Z
-            parts = version.split(".")
-            return ".".join(parts[:3]), free_threaded
-    if libs:
-        return f"{libs[0][0]}.{libs[0][1]}", free_threaded
-    return None, free_threaded
+    """(Python version, free-threaded) from ``pyvenv.cfg``, ``conda-meta/``, the prefix's name or ``lib/``.
+
+    The same reading discovery does (:func:`envkernels.discovery.facts.read_facts`).
+    """
+    from envkernels.discovery.facts import read_facts
+
+    real = os.path.realpath(prefix)
+    try:
+        conda_names: list[str] | None = os.listdir(os.path.join(real, "conda-meta"))
+    except OSError:
+        conda_names = None
+    facts = read_facts(real, read_pyvenv_cfg(Path(real)), conda_names)
+    return facts.version, facts.free_threaded
 
 
 def has_distribution(prefix: str | os.PathLike[str], name: str) -> bool:

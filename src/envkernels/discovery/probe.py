@@ -1,54 +1,58 @@
-"""Build one Environment record from a prefix on disk (no interpreter started).
+"""Build one Environment record from a prefix on disk (no interpreter started, no subprocess).
 
-``environment_from_prefix`` is what every route into an environment ends in: the scan of
-roots, a TARGET on the command line, a path from the REST API.
+``environment_from_prefix`` is what every route into an environment ends in: the scan of roots
+and registries, a TARGET on the command line, a path from the REST API (the scan calls its
+already-resolved fast path, :func:`build_record`, the one place records are made). It reads, at
+most: the prefix's listing, ``pyvenv.cfg``, the names in ``conda-meta/``, ``lib/``, a ``stat`` of
+the interpreter and of site-packages' ``ipykernel_launcher.py``, and the owning project's listing.
+A problem becomes ``status: "broken"`` with ``problem`` and ``hint`` (:mod:`problems`); nothing
+here raises for a bad environment.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from envkernels.discovery import layout
+from envkernels.discovery.context import Candidate, Signature, signature
+from envkernels.discovery.facts import PythonFacts, parse_pyvenv_cfg, read_facts
+from envkernels.discovery.problems import NO_INTERPRETER, displayable, fix_hint, has_surrogates, interpreter
+from envkernels.discovery.projects import (
+    LOCKFILE_NAMES,
+    VENV_DIR_NAMES,
+    is_project,
+    kind_of_project,
+    listing,
+    lockfiles_in,
+)
 from envkernels.model import Environment
 
-# Files in a project directory that name the tool that manages its `.venv`, most specific first.
-_PROJECT_MARKERS: tuple[tuple[str, str], ...] = (
-    ("uv.lock", "uv"),
-    ("poetry.lock", "poetry"),
-    ("pdm.lock", "pdm"),
-    ("Pipfile", "pipenv"),
-    ("pixi.toml", "pixi"),
-)
-LOCKFILE_NAMES: tuple[str, ...] = (
-    "pylock.toml",
-    "uv.lock",
-    "poetry.lock",
-    "pdm.lock",
-    "Pipfile.lock",
-    "pixi.lock",
-)
+__all__ = [
+    "LOCKFILE_NAMES",
+    "NO_INTERPRETER",
+    "SPECIFICITY",
+    "environment_from_prefix",
+    "kind_for_project",
+    "project_lockfiles",
+]
+
+# When two routes name one prefix, the most specific kind wins (a uv project's `.venv` is `uv`).
+SPECIFICITY: dict[str, int] = {
+    "pixi": 9, "uv": 8, "poetry": 8, "pdm": 8, "hatch": 8, "pipenv": 8, "conda": 6, "pyenv": 4,
+    "venv": 2, "system": 1,
+}
 
 
 def project_lockfiles(project: Path) -> tuple[str, ...]:
     """The lockfiles found in a project directory (absolute paths), in a stable order."""
-    found = [str(project / n) for n in LOCKFILE_NAMES if (project / n).is_file()]
-    try:
-        with os.scandir(project) as entries:
-            extra = sorted(
-                e.path for e in entries if e.name.startswith("pylock.") and e.name.endswith(".toml") and e.name != "pylock.toml"
-            )
-    except OSError:
-        extra = []
-    return tuple(found + extra)
+    return lockfiles_in(str(project), listing(str(project)) or ())
 
 
 def kind_for_project(project: Path) -> str | None:
     """The tool that manages a project's environment, judged by the files it writes."""
-    for marker, kind in _PROJECT_MARKERS:
-        if (project / marker).exists():
-            return kind
-    return None
+    return kind_of_project(str(project), listing(str(project)) or ())
 
 
 def environment_from_prefix(
@@ -62,82 +66,242 @@ def environment_from_prefix(
 
     ``kind``, ``name`` and ``project`` are what the route that found it knows; what it does not
     know is judged from the files (``pyvenv.cfg``, ``conda-meta/``, a project beside ``.venv``).
+    A generic ``kind`` (``venv``, ``system``) gives way to a more specific one the files show.
     """
-    raw = Path(prefix)
+    raw = os.fspath(prefix)
     try:
-        resolved = Path(os.path.realpath(raw))
+        real = os.path.realpath(os.path.abspath(raw))
     except (OSError, ValueError):
-        resolved = raw.absolute()
-    proj = Path(project) if project else None
-    if proj is None and resolved.name in (".venv", "venv", ".env", "env"):
-        parent = resolved.parent
-        if (parent / "pyproject.toml").is_file() or kind_for_project(parent) is not None:
-            proj = parent
-    cfg = layout.read_pyvenv_cfg(resolved)
-    if kind is None:
-        if (resolved / "conda-meta").is_dir():
-            kind = "pixi" if ".pixi" in resolved.parts else "conda"
-        elif proj is not None:
-            kind = kind_for_project(proj) or ("uv" if cfg and "uv" in cfg else "venv")
-        elif cfg and "uv" in cfg:
-            kind = "uv"
-        else:
-            kind = "venv"
-    if name is None:
-        name = proj.name if proj is not None else resolved.name
-        if name in (".venv", "venv") and resolved.parent.name:
-            name = resolved.parent.name
-    version, free_threaded = layout.version_from_layout(resolved)
-    interp = layout.interpreter_path(resolved)
-    implementation = "cpython"
-    if cfg and "implementation" in cfg:
-        implementation = cfg["implementation"].lower()
-    elif any(resolved.glob("lib/pypy*")) if not layout.is_windows_layout(resolved) else False:
-        implementation = "pypy"
+        real = os.path.abspath(raw)
+    if kind is None and name is None:
+        # Same kind and name as a listing gives it (ids are stable per prefix, whatever the route).
+        route = _route_of(real)
+        if route is not None:
+            kind, name = route.kind, route.name
+            project = project or route.project
+    return build_record(real, kind=kind, name=name, project=os.fspath(project) if project else None)
+
+
+def _route_of(real: str) -> Candidate | None:
+    """The candidate a tool-directory finder (poetry's, pipenv's, pyenv's ...) gives ``real``, if any."""
+    from envkernels.discovery import conda, hatch, pdm, pipenv, pixi, poetry, pyenv, uv, venvs
+    from envkernels.discovery.context import ScanContext
+
+    base = os.path.basename(real)
+    ctx = ScanContext()
+    best: Candidate | None = None
+    for finder in (uv, poetry, pdm, hatch, pipenv, venvs, conda, pixi, pyenv):
+        for cand in finder.find(ctx):
+            if os.path.basename(cand.prefix) != base:
+                continue
+            if cand.prefix != real and os.path.realpath(cand.prefix) != real:
+                continue
+            if best is None or SPECIFICITY.get(cand.kind or "", 0) > SPECIFICITY.get(best.kind or "", 0):
+                best = cand
+    return best
+
+
+def infer_kind(prefix: str, names: Mapping[str, object] | set[str], cfg: dict[str, str] | None,
+               project: str | None, project_names: list[str] | None) -> str | None:
+    """The kind the files of ``prefix`` (and its project) show, without any route's opinion.
+
+    None when the files say nothing (a base interpreter's prefix: the route's kind, else ``system``).
+    """
+    if "conda-meta" in names:
+        return "pixi" if "/.pixi/" in prefix else "conda"
+    if "/__pypackages__/" in prefix and prefix.rpartition("/")[0].endswith("/__pypackages__"):
+        return "pdm"
+    if project is not None:
+        if project_names is None:
+            project_names = listing(project) or []
+        found = kind_of_project(project, project_names)
+        if found:
+            return found
+    if cfg and "uv" in cfg:
+        return "uv"
+    return "venv" if cfg is not None else None
+
+
+def _infer_project(
+    prefix: str, names: Mapping[str, object] | set[str]
+) -> tuple[str | None, list[str] | None]:
+    """The project owning ``prefix`` and the project's listing, judged from where the prefix sits."""
+    parent, base = os.path.split(prefix)
+    if base in VENV_DIR_NAMES:
+        pnames = listing(parent)
+        if pnames and is_project(pnames):
+            return parent, pnames
+        return None, None
+    grand, parent_base = os.path.split(parent)
+    if parent_base == "__pypackages__":
+        return grand, listing(grand)
+    if parent_base == "envs" and os.path.basename(grand) == ".pixi":
+        proj = os.path.dirname(grand)
+        return proj, listing(proj)
+    if ".project" in names:  # pipenv and virtualenvwrapper write the project's path here
+        try:
+            with open(f"{prefix}/.project", "rb") as fh:
+                target = fh.read(4096).decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return None, None
+        if target and os.path.isabs(target):
+            pnames = listing(target)
+            if pnames is not None:
+                return target, pnames
+    return None, None
+
+
+def build_record(
+    prefix: str,
+    *,
+    kind: str | None = None,
+    name: str | None = None,
+    project: str | None = None,
+    names: Mapping[str, object] | None = None,
+    seen: dict[str, Signature] | None = None,
+    cfg_text: str | None = None,
+) -> Environment:
+    """The record of a prefix that is already absolute and real (the scan's fast path).
+
+    ``names`` is the prefix's listing when the caller already has it (saves one ``scandir``);
+    ``cfg_text`` its ``pyvenv.cfg`` when already read (then the prefix is not listed at all);
+    ``seen`` receives the signatures of what the record depends on (site-packages, interpreter).
+    """
     problem = hint = None
-    status = "ok"
-    if interp is None:
-        status, problem = "broken", "no Python interpreter in the environment"
-    elif not os.path.exists(interp):
-        status, problem = "broken", f"the interpreter link `{interp}` points to a missing file"
-    elif cfg is not None and not cfg:
-        status, problem = "broken", "`pyvenv.cfg` is empty or unreadable"
-    if status == "broken":
-        hint = _fix_hint(kind, resolved, proj)
-    resolved_str = str(resolved)
-    env_id = layout.environment_id(kind, name, resolved_str)
-    return Environment(
+    if names is None and cfg_text is not None:
+        names = {"pyvenv.cfg": None}  # a venv found by its marker: nothing else needs the listing
+    if names is None:
+        try:
+            with os.scandir(prefix) as it:
+                names = {e.name: e for e in it}
+        except FileNotFoundError:
+            names = {}
+            problem = "the environment directory does not exist"
+        except (OSError, ValueError) as exc:
+            names = {}
+            problem = f"the environment directory cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    cfg = None
+    if cfg_text is not None:
+        cfg = parse_pyvenv_cfg(cfg_text)
+    elif "pyvenv.cfg" in names:
+        cfg = parse_pyvenv_cfg(_read_small(f"{prefix}/pyvenv.cfg"))
+    conda_names = None
+    if "conda-meta" in names:
+        try:
+            conda_names = os.listdir(f"{prefix}/conda-meta")
+        except (OSError, ValueError):
+            conda_names = []
+    project_names = None
+    if project is None:
+        project, project_names = _infer_project(prefix, names)
+    inferred = infer_kind(prefix, names, cfg, project, project_names)
+    if inferred is not None and (kind is None or SPECIFICITY[inferred] > SPECIFICITY.get(kind, 0)):
+        kind = inferred
+    if kind is None:
+        kind = "system"
+    if name is None:
+        name = _default_name(prefix, kind, project, names)
+    facts = read_facts(prefix, cfg, conda_names)
+    interp, interp_problem = interpreter(prefix, facts, names, seen)
+    if problem is None:
+        problem = interp_problem
+    if problem is None and cfg is not None:
+        home = cfg.get("home")
+        if not home:
+            problem = "`pyvenv.cfg` is empty or has no `home =` line"
+    if seen is not None and problem is None and cfg and cfg.get("home") and interp is not None:
+        # A venv's interpreter is a link into `home`: watching that one directory (shared by every
+        # venv of that base Python) sees the base interpreter go away, for one stat instead of one per venv.
+        seen.pop(interp, None)
+        if cfg["home"] not in seen:
+            seen[cfg["home"]] = signature(cfg["home"])
+    if project_names is None and project is not None:
+        project_names = listing(project)
+    status = "ok" if problem is None else "broken"
+    if problem is not None:
+        hint = fix_hint(kind, prefix, project)
+    has_ipykernel = status == "ok" and _has_ipykernel(prefix, facts, names, seen)
+    env_id = layout.environment_id(kind, name, prefix)
+    record = Environment(
         id=env_id,
         kind=kind,
         name=name,
-        prefix=resolved_str,
-        python=str(interp) if interp is not None else None,
-        python_version=version,
-        implementation=implementation,
-        free_threaded=free_threaded,
-        project=str(proj) if proj is not None else None,
-        lockfiles=project_lockfiles(proj) if proj is not None else (),
-        has_ipykernel=layout.has_distribution(resolved, "ipykernel") if status == "ok" else False,
+        prefix=prefix,
+        python=interp,
+        python_version=facts.version,
+        implementation=facts.implementation,
+        free_threaded=facts.free_threaded,
+        project=project,
+        lockfiles=lockfiles_in(project, project_names or ()) if project is not None else (),
+        has_ipykernel=has_ipykernel,
         kernel_name=layout.kernel_name_for(env_id),
         status=status,
         problem=problem,
         hint=hint,
     )
+    if prefix.isascii() and (project is None or project.isascii()):
+        return record
+    return displayable(record) if has_surrogates(prefix, project) else record
 
 
-def _fix_hint(kind: str, prefix: Path, project: Path | None) -> str:
-    """The command that recreates a broken environment of this kind."""
-    where = f"`cd {project}` and " if project else ""
-    if kind == "uv":
-        return f"{where}`uv sync`" if project else f"`uv venv --clear {prefix}`"
-    if kind == "poetry":
-        return f"{where}`poetry env remove --all && poetry install`"
-    if kind == "pdm":
-        return f"{where}`pdm venv create --force && pdm install`"
-    if kind == "pipenv":
-        return f"{where}`pipenv --rm && pipenv install`"
-    if kind == "hatch":
-        return "`hatch env prune && hatch env create`"
-    if kind in ("conda", "pixi"):
-        return "`pixi install`" if kind == "pixi" else f"`conda env remove -p {prefix}` and recreate it"
-    return f"`python -m venv --clear {prefix}`"
+def _read_small(path: str) -> str:
+    """A small file's text ("" when unreadable): os.open/read/close, without io's buffering layers."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (OSError, ValueError):
+        return ""
+    try:
+        return os.read(fd, 65536).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+
+
+def _default_name(prefix: str, kind: str, project: str | None, names: object) -> str:
+    """A human name: the project's directory, the conda env's directory, ``base`` for a conda root."""
+    base = os.path.basename(prefix)
+    if project is not None:
+        pname = os.path.basename(project)
+        if kind == "pixi" and base != "default":
+            return f"{pname}-{base}"
+        return pname
+    if kind == "conda" and isinstance(names, dict) and "condabin" in names:
+        return "base"
+    if base in VENV_DIR_NAMES:
+        return os.path.basename(os.path.dirname(prefix)) or base
+    return base or prefix
+
+
+def _has_ipykernel(prefix: str, facts: PythonFacts, names: object, seen: dict[str, Signature] | None) -> bool:
+    """Whether ipykernel is installed in the environment's site-packages.
+
+    One ``stat`` of ``site-packages/ipykernel_launcher.py`` (the module every ipykernel
+    distribution installs at top level, conda's included) instead of listing site-packages; its
+    signature is also what the cache watches, so installing or removing ipykernel is seen.
+    """
+    dirs: list[str] = []
+    if facts.lib_dir:
+        dirs.append(facts.lib_dir + "/site-packages")
+    parts = prefix.split("/")
+    if len(parts) >= 2 and parts[-2] == "__pypackages__":
+        dirs.append(prefix + "/lib")
+    if isinstance(names, dict) and "Lib" in names:
+        dirs.append(prefix + "/Lib/site-packages")
+    if facts.lib_dir and (prefix == "/usr" or prefix.startswith("/usr/")):
+        dirs.append(facts.lib_dir + "/dist-packages")
+        dirs.append(prefix + "/lib/python3/dist-packages")  # Debian's system packages
+    for d in dirs:
+        path = d + "/ipykernel_launcher.py"
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            if seen is not None:
+                seen[path] = None
+            continue
+        if seen is not None:
+            seen[path] = (st.st_mtime_ns, st.st_ino, st.st_size)
+        return True
+    return False
+
+

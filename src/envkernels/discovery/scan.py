@@ -1,72 +1,238 @@
-"""The scan that orchestrates discovery: roots, de-duplication, and TARGET resolution.
+"""The scan that orchestrates discovery: finders in order, de-duplication, the cache, TARGETs.
 
-NOTE: first cut (venv roots + the running interpreter); the per-kind modules extend it.
+Discovery order (each finder is ``discovery/<module>.py`` with ``find(ctx)``):
+
+1. the roots passed to :func:`discover` (the CLI's ``--root``), walked to a bounded depth;
+2. with ``default_roots``: ``$ENVKERNELS_ROOTS``, walked the same way;
+3. the project of the current directory and its environment;
+4. ``uv`` (interpreters in ``uv python dir``), ``poetry`` (its virtualenvs dir), ``pdm`` (its venvs dir),
+   ``hatch`` (its data dir), ``pipenv`` (``WORKON_HOME`` / ``~/.local/share/virtualenvs``),
+   ``venvs`` (virtualenvwrapper's ``WORKON_HOME`` / ``~/.virtualenvs``), ``conda`` (registry,
+   installations, ``.condarc`` ``envs_dirs``), ``pixi`` (pixi global), ``pyenv`` (``PYENV_ROOT``),
+   ``system`` (``PATH``, then the running interpreter).
+
+Every candidate's prefix is resolved to its real path once; candidates naming the same real
+prefix become one record whose kind is the most specific any route (or the files) shows
+(:data:`probe.SPECIFICITY`: a uv project's ``.venv`` found by a root walk and by ``WORKON_HOME`` is
+``uv``). The order decides only which route's name is kept among equally specific ones.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from typing import Any
 
-from envkernels.discovery.probe import environment_from_prefix
+from envkernels.discovery import (
+    conda,
+    hatch,
+    pdm,
+    pipenv,
+    pixi,
+    poetry,
+    projects,
+    pyenv,
+    roots,
+    system,
+    uv,
+    venvs,
+)
+from envkernels.discovery.cache import DiscoveryCache, now_ns
+from envkernels.discovery.context import Candidate, ScanContext
+from envkernels.discovery.probe import NO_INTERPRETER, SPECIFICITY, build_record, environment_from_prefix
 from envkernels.errors import NotFoundError
 from envkernels.model import Environment
 
-MAX_DEPTH = 4
+# The per-kind finders of step 4, in order.
+FINDERS = (uv, poetry, pdm, hatch, pipenv, venvs, conda, pixi, pyenv, system)
+# Environment variables any finder reads: part of the cache key.
+_KEY_VARS_PREFIXES = (
+    "HOME", "PATH", "WORKON_HOME", "XDG_", "POETRY_", "PDM_", "HATCH_", "PIPENV_", "CONDA", "MAMBA_",
+    "PIXI_", "PYENV_", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON_INSTALL_DIR", "ENVKERNELS_ROOTS",
+)
+
+_cache = DiscoveryCache()
+_stats = {"scans": 0, "hits": 0}
 
 
-def _walk_for_prefixes(root: Path, depth: int) -> Iterable[Path]:
-    try:
-        with os.scandir(root) as entries:
-            subdirs = []
-            for entry in entries:
-                if entry.name == "pyvenv.cfg" or (entry.name == "conda-meta" and entry.is_dir()):
-                    yield root
-                    return
-                if entry.is_dir(follow_symlinks=False) and depth > 0:
-                    subdirs.append(Path(entry.path))
-    except OSError:
+def clear_cache() -> None:
+    """Forget cached discovery results (the next :func:`discover` scans the disk)."""
+    _cache.clear()
+
+
+def cache_stats() -> dict[str, int]:
+    """Calls that scanned the disk, calls answered from the cache, and entries inotify watches."""
+    return {**_stats, "inotify_entries": _cache.armed()}
+
+
+def _cache_key(root_list: tuple[str, ...], default_roots: bool, cwd: str) -> tuple[Any, ...]:
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_KEY_VARS_PREFIXES)))
+    return (root_list, default_roots, env, cwd if default_roots else "", sys.prefix)
+
+
+def _candidates(ctx: ScanContext, root_list: Iterable[str], default_roots: bool) -> Iterator[Candidate]:
+    yield from roots.find_in(ctx, root_list)
+    if not default_roots:
         return
-    for sub in sorted(subdirs):
-        yield from _walk_for_prefixes(sub, depth - 1)
+    yield from roots.find_in(ctx, roots.env_roots(ctx))
+    yield from projects.find(ctx)
+    for finder in FINDERS:
+        yield from finder.find(ctx)
+
+
+def _merge(group: list[Candidate], real: str) -> Candidate:
+    """One candidate for a real prefix: the most specific kind; name/project from the best route."""
+    def rank(item: tuple[int, Candidate]) -> tuple[int, int, int]:
+        order, cand = item
+        direct = 1 if cand.resolved or cand.prefix == real else 0
+        return (SPECIFICITY.get(cand.kind or "", 0), direct, -order)
+
+    best = max(enumerate(group), key=rank)[1]
+    project = best.project or next((c.project for c in group if c.project), None)
+    return Candidate(real, best.kind, best.name, project, resolved=True)
+
+
+def _is_python(env: Environment) -> bool:
+    """False for a conda/pixi prefix that holds no Python at all (an R or Node environment)."""
+    no_python = env.problem == NO_INTERPRETER and env.python_version is None
+    return not (env.kind in ("conda", "pixi") and no_python)
+
+
+def scan(root_list: Iterable[str], default_roots: bool, ctx: ScanContext) -> list[Environment]:
+    """One uncached pass: candidates -> real prefixes -> one record each (sorted by kind, name, prefix)."""
+    groups: dict[str, list[Candidate]] = {}
+    for cand in _candidates(ctx, root_list, default_roots):
+        if cand.resolved:
+            real = cand.prefix
+        else:
+            try:
+                real = os.path.realpath(cand.prefix)
+            except (OSError, ValueError):
+                continue
+        groups.setdefault(real, []).append(cand)
+    records = []
+    for real, group in groups.items():
+        merged = _merge(group, real) if len(group) > 1 else group[0]
+        cfg = next((c.cfg for c in group if c.cfg is not None), None)
+        listing = ctx.listdir(real) if cfg is None else None
+        env = build_record(real, kind=merged.kind, name=merged.name, project=merged.project,
+                           names=listing, seen=ctx.watched, cfg_text=cfg)
+        if not _is_python(env):
+            continue
+        if env.project:
+            ctx.watch(env.project)
+        records.append(env)
+    records.sort(key=_order)
+    return records
+
+
+def _order(env: Environment) -> tuple[str, list[tuple[int, str]], str]:
+    """Listing order: kind, then name with numbers compared as numbers (3.9 before 3.10), then prefix."""
+    natural = [(int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"(\d+)", env.name)]
+    return (env.kind, natural, env.prefix)
 
 
 def discover(
     roots: Iterable[str | os.PathLike[str]] | None = None,
     default_roots: bool = True,
+    *,
+    use_cache: bool = True,
 ) -> list[Environment]:
-    """Every environment under ``roots`` (and the default places when ``default_roots``)."""
-    seen: dict[str, Environment] = {}
-    for root in roots or ():
-        for prefix in _walk_for_prefixes(Path(root), MAX_DEPTH):
-            env = environment_from_prefix(prefix)
-            seen.setdefault(env.prefix, env)
-    if default_roots:
-        env = environment_from_prefix(sys.prefix, kind="system")
-        seen.setdefault(env.prefix, env)
-    return sorted(seen.values(), key=lambda e: (e.kind, e.name, e.prefix))
+    """Every Python environment under ``roots`` and (with ``default_roots``) in the default places.
+
+    Nothing is started or written; broken environments are listed with ``status: "broken"``.
+    A repeated call is answered from an in-process cache as long as nothing it looked at on disk
+    changed (see :mod:`envkernels.discovery.cache`); ``use_cache=False`` always scans.
+    """
+    root_list = tuple(os.fspath(r) for r in (roots or ()))
+    ctx = ScanContext()
+    key = _cache_key(root_list, default_roots, ctx.cwd)
+    if use_cache:
+        cached = _cache.get(key)
+        if cached is not None:
+            _stats["hits"] += 1
+            return list(cached)
+    started = now_ns()
+    _stats["scans"] += 1
+    found = scan(root_list, default_roots, ctx)
+    if use_cache:
+        _cache.put(key, found, ctx.watched, started)
+    return found
+
+
+def _prefix_at(path: str) -> str | None:
+    """``path`` itself if it is an environment prefix, the prefix above it for ``.../bin/python``."""
+    if os.path.isfile(path):
+        bindir = os.path.dirname(os.path.abspath(path))
+        if os.path.basename(bindir) in ("bin", "Scripts"):
+            return _prefix_at(os.path.dirname(bindir))
+        return None
+    names = projects.listing(path)
+    if names is None:
+        return None
+    if "pyvenv.cfg" in names or "conda-meta" in names:
+        return path
+    parent = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    if parent == "__pypackages__" and "lib" in names:
+        return path
+    if "bin" in names and "lib" in names and not projects.is_project(names):
+        return path  # a base interpreter's prefix (pyenv version, uv python, /usr/local)
+    return None
+
+
+def _project_env(project: str) -> Environment | None:
+    cand = projects.project_environment(project)
+    if cand is None:
+        return None
+    return environment_from_prefix(cand.prefix, kind=cand.kind, name=cand.name, project=cand.project)
 
 
 def resolve_target(target: str | None, environments: list[Environment] | None = None) -> Environment:
-    """The environment a TARGET names: a prefix, a project directory, or an id/name from ``list``."""
+    """The environment a TARGET names (SPEC.md): a prefix, a project directory, or an id/name.
+
+    Without a TARGET: the environment of the project the current directory belongs to, else the
+    running interpreter. Raises :class:`NotFoundError` (with a hint) when nothing matches.
+    """
     if target is None:
-        cwd = Path.cwd()
-        for cand in (cwd / ".venv",):
-            if (cand / "pyvenv.cfg").is_file():
-                return environment_from_prefix(cand)
+        project = projects.find_project(os.getcwd())
+        if project is not None:
+            env = _project_env(project)
+            if env is not None:
+                return env
         return environment_from_prefix(sys.prefix)
-    path = Path(target)
-    if path.is_dir():
-        if (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir():
-            return environment_from_prefix(path)
-        if (path / ".venv" / "pyvenv.cfg").is_file():
-            return environment_from_prefix(path / ".venv")
+    expanded = os.path.expanduser(target)
+    if os.path.exists(expanded):
+        prefix = _prefix_at(expanded)
+        if prefix is not None:
+            return environment_from_prefix(prefix)
+        if os.path.isdir(expanded):
+            names = projects.listing(expanded) or []
+            env = _project_env(os.path.realpath(expanded))
+            if env is not None:
+                return env
+            if projects.is_project(names):
+                raise NotFoundError(
+                    f"the project `{os.path.realpath(expanded)}` has no environment yet",
+                    hint="create it with the project's tool (`uv sync`, `poetry install`, `pdm install`)",
+                )
+        raise NotFoundError(
+            f"`{target}` is neither an environment nor a project",
+            hint="pass an environment prefix, a project directory, or an id from `envkernels list`",
+        )
     envs = environments if environments is not None else discover()
-    for env in envs:
-        if target in (env.id, env.name, env.kernel_name):
-            return env
+    exact = [e for e in envs if target in (e.id, e.kernel_name)]
+    if exact:
+        return exact[0]
+    named = [e for e in envs if e.name == target]
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        ids = ", ".join(f"`{e.id}`" for e in named[:5])
+        raise NotFoundError(f"`{target}` names {len(named)} environments: {ids}", hint="pass one of the ids")
+    if os.sep in target or target.startswith((".", "~")):
+        raise NotFoundError(f"`{target}` does not exist", hint="check the path (`envkernels list` shows ids)")
     raise NotFoundError(
         f"no environment matches `{target}`",
         hint="`envkernels list` shows the environments and their ids",

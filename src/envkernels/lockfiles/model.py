@@ -33,6 +33,21 @@ class LockedPackage:
     directory: dict[str, object] | None = field(default=None, hash=False, compare=False)
     editable: bool = False
     groups: tuple[str, ...] = ()  # extras / dependency groups the entry belongs to (when the format says)
+    # Added by the lockfile readers (H4): edges for formats whose markers live on dependencies
+    # (uv.lock): (name, marker or None, version or None); `index` the registry URL when known.
+    dependencies: tuple[tuple[str, str | None, str | None], ...] = field(default=(), compare=False)
+    index: str | None = None
+    archive: dict[str, object] | None = field(default=None, hash=False, compare=False)
+
+    @property
+    def hashed(self) -> bool:
+        """True when at least one artifact carries a hash."""
+        return any(a.hashes for a in self.artifacts)
+
+    @property
+    def reproducible(self) -> bool:
+        """False for editable and local directory entries, which no index can give back."""
+        return not self.editable and self.directory is None
 
 
 @dataclass(frozen=True)
@@ -44,3 +59,22 @@ class Lock:
     packages: tuple[LockedPackage, ...]
     requires_python: str | None = None
     warnings: tuple[str, ...] = ()
+    # Added by the lockfile readers (H4).
+    lock_version: str | None = None
+    created_by: str | None = None
+    environments: tuple[str, ...] = ()  # PEP 751 `environments` markers (the lock applies to one of them)
+    origin: str = "file"  # "file", or "notebook" when read from `metadata.envkernels.lock`
+    text: str | None = field(default=None, repr=False, compare=False)  # the lock text as read (pylock only)
+
+    @property
+    def has_hashes(self) -> bool:
+        """True when every package with artifacts has at least one hash (so uv can check them)."""
+        with_artifacts = [p for p in self.packages if p.artifacts]
+        return bool(with_artifacts) and all(p.hashed for p in with_artifacts)
+
+    def package(self, name: str) -> LockedPackage | None:
+        """The first entry for ``name`` (PEP 503 normalized comparison)."""
+        from envkernels.discovery.layout import normalize_name
+
+        want = normalize_name(name)
+        return next((p for p in self.packages if normalize_name(p.name) == want), None)

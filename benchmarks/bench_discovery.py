@@ -1,0 +1,298 @@
+"""Discovery speed, side by side with `find` (the floor) and nb-venv-kernels (the peer), in one run.
+
+    python benchmarks/bench_discovery.py [--sizes 100 500] [--repeat 15]
+
+Builds N real venvs with `uv venv` (each with ipykernel, so nb-venv-kernels' KernelSpecManager has a
+kernelspec to list for every one) under one root per size, cached in
+``$ENVKERNELS_BENCH_CACHE`` (default ``~/.cache/envkernels-bench/discovery``) so re-runs are quick.
+nb-venv-kernels is installed from PyPI with uv into its own venv there. Then, per size:
+
+* ``find ROOT -maxdepth 2 -name pyvenv.cfg`` — the floor (a process that only finds the marker
+  files where environments live; the unbounded ``find`` is timed too, for reference);
+* envkernels ``discover([ROOT], default_roots=False)`` cold (cache cleared), its first cache hit
+  (every signature checked with ``stat``, inotify armed) and warm (later hits), timing the call in
+  this process (HOME pointed at a scratch dir); plus cold and warm with the default places
+  (registries, tool dirs, PATH) included;
+* nb-venv-kernels: ``scan_directory(ROOT)`` registers the environments (its own scan, timed once),
+  then ``VEnvKernelSpecManager().get_all_specs`` lists them — a fresh manager per repetition so its
+  60 s timer cache does not answer — in a child process of its venv, timing the listing.
+
+The measurements are interleaved round by round (find, ours, peer, find, ...) so that load from
+other processes falls on each alike; medians and minimums of ``--repeat`` rounds are reported
+with the ratios the targets are stated in. JSON goes to ``benchmarks/results/discovery.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from envkernels.uvbin import uv_binary
+
+CACHE = Path(
+    os.environ.get("ENVKERNELS_BENCH_CACHE") or Path.home() / ".cache" / "envkernels-bench" / "discovery"
+)
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# Runs inside nb-venv-kernels' venv with HOME pointed at a scratch dir: register the root's
+# environments once (its own scan), then answer "list" requests on stdin with the time one
+# listing took, so the parent can interleave it with the other measurements.
+PEER = r"""
+import json, sys, time, logging
+logging.disable(logging.CRITICAL)
+from nb_venv_kernels.registry import scan_directory
+from nb_venv_kernels import VEnvKernelSpecManager
+t = time.perf_counter()
+result = scan_directory(sys.argv[1], max_depth=3)
+scan_ms = (time.perf_counter() - t) * 1000
+print(json.dumps({"scan_ms": scan_ms, "registered": len(result["registered"])}), flush=True)
+for line in sys.stdin:
+    t = time.perf_counter()
+    specs = VEnvKernelSpecManager().get_all_specs  # a fresh manager: its 60 s timer cache is empty
+    specs = specs() if callable(specs) else specs
+    ms = (time.perf_counter() - t) * 1000
+    count = sum(1 for s in specs.values() if s["spec"].get("metadata", {}).get("venv_env_path"))
+    print(json.dumps({"ms": ms, "count": count}), flush=True)
+"""
+
+
+def uv(*args: str) -> None:
+    """Run uv quietly; raise on failure."""
+    subprocess.run([uv_binary(), *args, "--quiet"], check=True)
+
+
+def build_root(n: int) -> Path:
+    """N real venvs (uv venv + ipykernel) under one root, built once and kept in the cache."""
+    root = CACHE / f"venvs-{n}"
+    if (root / ".complete").exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    for i in range(n):
+        prefix = root / f"env-{i:03d}"
+        if (prefix / "share" / "jupyter" / "kernels" / "python3" / "kernel.json").exists():
+            continue
+        uv("venv", "--clear", "--python", sys.executable, str(prefix))
+        uv("pip", "install", "--python", str(prefix / "bin" / "python"), "ipykernel")
+    (root / ".complete").write_text("ok\n")
+    print(f"built {n} venvs in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return root
+
+
+def peer_python() -> Path:
+    """nb-venv-kernels from PyPI in its own venv (never in the main Python)."""
+    prefix = CACHE / "nbvk"
+    python = prefix / "bin" / "python"
+    if not python.exists():
+        uv("venv", "--python", sys.executable, str(prefix))
+        uv("pip", "install", "--python", str(python), "nb-venv-kernels")
+    return python
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    """Environment for the children: a scratch HOME so no registry or kernelspec of this machine leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "CONDA", "VIRTUAL_ENV"))}
+    env.update(
+        HOME=str(home),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        JUPYTER_DATA_DIR=str(home / "jupyter-data"),
+        JUPYTER_CONFIG_DIR=str(home / "jupyter-config"),
+        JUPYTER_PATH=str(home / "jupyter-path"),
+        NO_COLOR="1",
+    )
+    return env
+
+
+def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    """Milliseconds one call of ``fn`` took."""
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def process_ms(root: Path, env: dict[str, str], repeat: int) -> list[float]:
+    """Wall time of a whole `python -c 'discover(...)'` process (start-up and import included)."""
+    code = (
+        "import sys; from envkernels.discovery import discover; discover([sys.argv[1]], default_roots=False)"
+    )
+    return [
+        timed(lambda: subprocess.run([sys.executable, "-c", code, str(root)], check=True, env=env))
+        for _ in range(repeat)
+    ]
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def bench(n: int, repeat: int, peer: Path) -> dict:
+    """All timings for one size, interleaved round by round so machine load hits each alike."""
+    from envkernels.discovery import discover
+    from envkernels.discovery.scan import clear_cache
+
+    root = build_root(n)
+    home = CACHE / f"home-{n}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    env = isolated_env(home)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)  # our discover() in this process sees the same scratch HOME
+    find_floor = ["find", str(root), "-maxdepth", "2", "-name", "pyvenv.cfg"]
+    find_all = ["find", str(root), "-name", "pyvenv.cfg"]
+    peer_proc = subprocess.Popen(
+        [str(peer), "-c", PEER, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert peer_proc.stdin is not None and peer_proc.stdout is not None
+    scan = json.loads(peer_proc.stdout.readline())
+    keys = ("find", "cold", "first_hit", "warm", "cold_default", "warm_default", "peer")
+    t: dict[str, list[float]] = {k: [] for k in keys}
+    peer_count = found = 0
+    try:
+        for _ in range(2):  # warm the page cache and imports
+            subprocess.run(find_floor, stdout=subprocess.DEVNULL, check=True)
+            discover([root], default_roots=False, use_cache=False)
+        for _ in range(repeat):
+            t["find"].append(timed(lambda: subprocess.run(find_floor, stdout=subprocess.DEVNULL, check=True)))
+            clear_cache()
+            started = time.perf_counter()
+            found = len(discover([root], default_roots=False))
+            t["cold"].append((time.perf_counter() - started) * 1000)
+            # the first hit checks every signature with stat and arms inotify; later hits read inotify
+            t["first_hit"].append(timed(lambda: discover([root], default_roots=False)))
+            t["warm"].append(timed(lambda: discover([root], default_roots=False)))
+            clear_cache()
+            t["cold_default"].append(timed(lambda: discover([root])))
+            discover([root])
+            t["warm_default"].append(timed(lambda: discover([root])))
+            peer_proc.stdin.write("list\n")
+            peer_proc.stdin.flush()
+            answer = json.loads(peer_proc.stdout.readline())
+            t["peer"].append(answer["ms"])
+            peer_count = answer["count"]
+        full_find = [
+            timed(lambda: subprocess.run(find_all, stdout=subprocess.DEVNULL, check=True)) for _ in range(3)
+        ]
+        whole = process_ms(root, env, 5)
+        # The two command lines, start-up included: their `list` reads the registry it wrote.
+        ours_cli = [
+            sys.executable,
+            "-m",
+            "envkernels",
+            "list",
+            "--json",
+            "--no-default-roots",
+            "--root",
+            str(root),
+        ]
+        peer_cli = [str(peer.parent / "nb_venv_kernels"), "list"]
+        cli_ours = [
+            timed(lambda: subprocess.run(ours_cli, env=env, capture_output=True, check=True))
+            for _ in range(3)
+        ]
+        cli_peer = [
+            timed(lambda: subprocess.run(peer_cli, env=env, capture_output=True, check=True))
+            for _ in range(3)
+        ]
+    finally:
+        peer_proc.stdin.close()
+        peer_proc.wait(timeout=60)
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(home, ignore_errors=True)
+    row: dict[str, float | int] = {
+        "n": n,
+        "found_by_envkernels": found,
+        "listed_by_nb_venv_kernels": peer_count,
+        "nb_venv_kernels_scan_ms": scan["scan_ms"],
+        "find_unbounded_ms": med(full_find),
+        "envkernels_whole_process_ms": med(whole),
+        "envkernels_cli_list_ms": med(cli_ours),
+        "nb_venv_kernels_cli_list_ms": med(cli_peer),
+    }
+    for key, values in t.items():
+        row[f"{key}_median_ms"] = med(values)
+        row[f"{key}_min_ms"] = min(values)
+    for stat in ("median", "min"):
+        row[f"speedup_vs_nb_venv_kernels_{stat}"] = row[f"peer_{stat}_ms"] / row[f"cold_{stat}_ms"]
+        row[f"cold_over_find_floor_{stat}"] = row[f"cold_{stat}_ms"] / row[f"find_{stat}_ms"]
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    peer = peer_python()
+    rows = [bench(n, args.repeat, peer) for n in args.sizes]
+    RESULTS.mkdir(exist_ok=True)
+    meta = {
+        "python": sys.version.split()[0],
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "repeat": args.repeat,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (RESULTS / "discovery.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    header = (
+        "envs",
+        "stat",
+        "find floor",
+        "ours cold",
+        "1st hit",
+        "ours warm",
+        "cold+defaults",
+        "warm+defaults",
+        "nbvk listing",
+        "vs nbvk",
+        "vs floor",
+    )
+    print(" | ".join(header))
+    for r in rows:
+        for stat in ("median", "min"):
+            print(
+                " | ".join(
+                    [
+                        str(r["n"]),
+                        stat,
+                        f"{r[f'find_{stat}_ms']:.1f} ms",
+                        f"{r[f'cold_{stat}_ms']:.1f} ms",
+                        f"{r[f'first_hit_{stat}_ms']:.2f} ms",
+                        f"{r[f'warm_{stat}_ms']:.3f} ms",
+                        f"{r[f'cold_default_{stat}_ms']:.1f} ms",
+                        f"{r[f'warm_default_{stat}_ms']:.3f} ms",
+                        f"{r[f'peer_{stat}_ms']:.1f} ms",
+                        f"{r[f'speedup_vs_nb_venv_kernels_{stat}']:.1f}x faster",
+                        f"{r[f'cold_over_find_floor_{stat}']:.2f}x floor",
+                    ]
+                )
+            )
+        print(
+            f"  {r['n']}: nb-venv-kernels' own scan (registering) {r['nb_venv_kernels_scan_ms']:.0f} ms; "
+            f"unbounded find {r['find_unbounded_ms']:.0f} ms; a whole `python -c discover()` process "
+            f"{r['envkernels_whole_process_ms']:.0f} ms; CLI `envkernels list --json` "
+            f"{r['envkernels_cli_list_ms']:.0f} ms vs `nb_venv_kernels list` "
+            f"{r['nb_venv_kernels_cli_list_ms']:.0f} ms"
+        )
+        if r["found_by_envkernels"] != r["n"] or r["listed_by_nb_venv_kernels"] != r["n"]:
+            print(
+                f"  note: envkernels found {r['found_by_envkernels']}, nb-venv-kernels listed "
+                f"{r['listed_by_nb_venv_kernels']} of {r['n']}"
+            )
+    print(f"results: {RESULTS / 'discovery.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+/**
+ * The REST client for `<base_url>envkernels/api/`: typed records and one function per endpoint.
+ *
+ * Requests go through ServerConnection, so the server's token and XSRF cookie are sent the
+ * way every JupyterLab request sends them. Errors come back as `{message, hint, reason}`
+ * and are raised as EnvKernelsApiError.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** The environment record of SPEC.md (plus `project_path`, relative to the server root). */
+export interface IEnvironment {
+  id: string;
+  kind: string;
+  name: string;
+  prefix: string;
+  python: string | null;
+  python_version: string | null;
+  implementation: string;
+  free_threaded: boolean;
+  project: string | null;
+  project_path?: string | null;
+  lockfiles: string[];
+  has_ipykernel: boolean;
+  kernel_name: string;
+  status: 'ok' | 'broken';
+  problem: string | null;
+  hint: string | null;
+}
+
+export interface IFinding {
+  code: string;
+  severity: 'error' | 'warning' | 'info';
+  package: string | null;
+  message: string;
+  hint: string | null;
+}
+
+export interface IVulnerability {
+  package: string;
+  version: string;
+  id: string;
+  aliases: string[];
+  summary: string;
+  fixed_in: string[];
+  source: string;
+}
+
+export interface ILicense {
+  package: string;
+  version: string;
+  license: string | null;
+  status: 'allowed' | 'denied' | 'unknown';
+}
+
+export interface IReport {
+  environment: IEnvironment;
+  findings: IFinding[];
+  vulnerabilities?: IVulnerability[];
+  licenses?: ILicense[];
+}
+
+export interface IRequirement {
+  name: string;
+  specifier: string;
+  extra: string | null;
+  installed: string | null;
+  satisfied: boolean;
+}
+
+export interface IPackageNode {
+  name: string;
+  version: string;
+  summary: string | null;
+  requires: IRequirement[];
+  required_by: string[];
+}
+
+export interface ITree {
+  environment: IEnvironment;
+  packages: IPackageNode[];
+  roots: string[];
+  why?: { package: string; paths: string[][] };
+}
+
+export interface IDiffRow {
+  name: string;
+  left: string | null;
+  right: string | null;
+  status: 'same' | 'changed' | 'only-left' | 'only-right';
+}
+
+export interface IDiff {
+  left: { [key: string]: string };
+  right: { [key: string]: string };
+  rows: IDiffRow[];
+  summary: { [status: string]: number };
+}
+
+export interface IChange {
+  name: string;
+  [key: string]: unknown;
+}
+
+export interface ISyncAnswer {
+  dry_run: boolean;
+  plan: {
+    install: IChange[];
+    upgrade: IChange[];
+    downgrade: IChange[];
+    reinstall: IChange[];
+    remove: IChange[];
+    unchanged: number;
+    is_empty: boolean;
+    warnings: string[];
+  };
+  text: string;
+  applied?: boolean;
+  restart_needed?: string[];
+}
+
+export interface ILockAnswer {
+  path: string | null;
+  relative_path?: string | null;
+  packages: number;
+  warnings: string[];
+  [key: string]: unknown;
+}
+
+/** An error answer of the envkernels API (or a network failure). */
+export class EnvKernelsApiError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string | null,
+    readonly reason: string | null,
+    readonly status: number
+  ) {
+    super(message);
+  }
+}
+
+const settings = ServerConnection.makeSettings();
+
+async function request<T>(
+  path: string[],
+  init: RequestInit = {},
+  query: { [key: string]: string } = {}
+): Promise<T> {
+  let url = URLExt.join(settings.baseUrl, 'envkernels', 'api', ...path.map(encodeURIComponent));
+  const params = new URLSearchParams(query).toString();
+  if (params) {
+    url += '?' + params;
+  }
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new EnvKernelsApiError(String(error), 'is the Jupyter server running?', 'network', 0);
+  }
+  const text = await response.text();
+  let data: any = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new EnvKernelsApiError(
+      (data && data.message) || response.statusText || `HTTP ${response.status}`,
+      (data && data.hint) || null,
+      (data && data.reason) || null,
+      response.status
+    );
+  }
+  return data as T;
+}
+
+function post<T>(path: string[], body: unknown): Promise<T> {
+  return request<T>(path, { method: 'POST', body: JSON.stringify(body) });
+}
+
+export const api = {
+  list: () => request<IEnvironment[]>(['environments']),
+  refresh: () => post<IEnvironment[]>(['environments', 'refresh'], {}),
+  get: (id: string) => request<IEnvironment>(['environments', id]),
+  check: (id: string, notebook?: string) =>
+    request<IReport>(['environments', id, 'check'], {}, notebook ? { notebook } : {}),
+  audit: (id: string) => request<IReport>(['environments', id, 'audit']),
+  lock: (id: string, path: string) => post<ILockAnswer>(['environments', id, 'lock'], { path }),
+  sync: (id: string, lock: string, dryRun: boolean) =>
+    post<ISyncAnswer>(['environments', id, 'sync'], { lock, dry_run: dryRun }),
+  tree: (id: string, why?: string) =>
+    request<ITree>(['environments', id, 'tree'], {}, why ? { why } : {}),
+  diffEnv: (id: string, other: string) => request<IDiff>(['environments', id, 'diff'], {}, { other }),
+  diffLock: (id: string, lock: string) => request<IDiff>(['environments', id, 'diff'], {}, { lock })
+};

@@ -1,0 +1,188 @@
+"""What an audit is told: where advisories come from and which licenses are allowed.
+
+Two places configure it:
+
+- a project's ``pyproject.toml``, table ``[tool.envkernels.audit]``::
+
+      db = "../advisory-database/vulns"   # a local OSV database (relative to the project)
+      api-url = "https://api.osv.dev"      # else this OSV API (the default)
+      cache-ttl = 3600                     # seconds the API's answers are kept
+      timeout = 10                         # seconds per API request
+      allow = ["MIT", "BSD-3-Clause", "Apache-2.0"]
+      deny = ["GPL-3.0-only", "AGPL-3.0-only"]
+      fail-on-unknown = true
+
+- the server (or any caller): an :class:`AuditConfig` with the same fields, which the Jupyter
+  server extension fills from its traitlets.
+
+The source: an explicit argument wins, else the first of the project, the server and
+``$ENVKERNELS_AUDIT_DB``/``$ENVKERNELS_OSV_API_URL`` that names a ``db`` or an ``api-url`` (a
+project's API URL beats a server's db), else the public OSV API. The license policy is the
+stricter of the two: deny lists add up, allow lists intersect, ``fail-on-unknown`` holds if either
+says so.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from envkernels.errors import BadInputError
+
+_KEYS = ("db", "api-url", "cache-ttl", "timeout", "allow", "deny", "fail-on-unknown")
+_TABLE = "[tool.envkernels.audit]"
+
+
+@dataclass(frozen=True)
+class LicensePolicy:
+    """Allowed and denied SPDX license ids (canonical), and whether an unknown license fails."""
+
+    allow: frozenset[str] = frozenset()
+    deny: frozenset[str] = frozenset()
+    fail_on_unknown: bool = False
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Audit settings from one place (a project's pyproject.toml, or the server's traitlets).
+
+    ``None`` means "not said here"; :func:`merge` combines a server's and a project's.
+    """
+
+    db: str | None = None
+    api_url: str | None = None
+    cache_ttl: float | None = None
+    timeout: float | None = None
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    fail_on_unknown: bool | None = None
+
+    def license_policy(self) -> LicensePolicy:
+        """The license policy these settings describe, ids in canonical SPDX form."""
+        return LicensePolicy(
+            allow=frozenset(canonical_ids(self.allow, "allow")),
+            deny=frozenset(canonical_ids(self.deny, "deny")),
+            fail_on_unknown=bool(self.fail_on_unknown),
+        )
+
+
+def canonical_ids(entries: tuple[str, ...] | list[str], key: str) -> list[str]:
+    """SPDX-canonical forms of policy entries; BadInputError naming an entry that is not SPDX."""
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
+    out: list[str] = []
+    for entry in entries:
+        try:
+            out.append(canonicalize_license_expression(entry))
+        except InvalidLicenseExpression as exc:
+            raise BadInputError(
+                f"`{entry}` in `{key}` of {_TABLE} is not an SPDX license identifier",
+                hint="use SPDX ids such as `MIT`, `Apache-2.0`, `GPL-3.0-only` (https://spdx.org/licenses/)",
+            ) from exc
+    return out
+
+
+def _str_list(value: Any, key: str, where: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadInputError(
+            f"`{key}` in {_TABLE} of `{where}` must be a list of strings",
+            hint=f'for example `{key} = ["MIT", "Apache-2.0"]`',
+        )
+    return tuple(value)
+
+
+def _number(value: Any, key: str, where: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BadInputError(
+            f"`{key}` in {_TABLE} of `{where}` must be a number of seconds (0 or more)",
+            hint=f"for example `{key} = 3600`",
+        )
+    return float(value)
+
+
+def read_project_config(project: str | os.PathLike[str] | None) -> AuditConfig:
+    """The ``[tool.envkernels.audit]`` settings of ``project`` (a directory or its pyproject.toml)."""
+    if project is None:
+        return AuditConfig()
+    path = Path(project)
+    if path.is_dir():
+        path = path / "pyproject.toml"
+    if not path.is_file():
+        return AuditConfig()
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadInputError(
+            f"`{path}` cannot be read as TOML: {exc}",
+            hint="fix the file (`python -m tomllib` shows the same error)",
+        ) from exc
+    table = data.get("tool", {}).get("envkernels", {}).get("audit", {})
+    if not isinstance(table, dict):
+        raise BadInputError(f"{_TABLE} in `{path}` is not a table", hint=f"write it as `{_TABLE}` with keys")
+    settings: dict[str, Any] = {}
+    for raw_key, value in table.items():
+        key = raw_key.replace("_", "-")
+        if key not in _KEYS:
+            raise BadInputError(
+                f"unknown key `{raw_key}` in {_TABLE} of `{path}`", hint=f"the keys are: {', '.join(_KEYS)}"
+            )
+        if key == "db":
+            if not isinstance(value, str):
+                raise BadInputError(f"`db` in {_TABLE} of `{path}` must be a path", hint='`db = "osv/vulns"`')
+            settings["db"] = str((path.parent / value).resolve()) if not os.path.isabs(value) else value
+        elif key == "api-url":
+            if not isinstance(value, str):
+                raise BadInputError(
+                    f"`api-url` in {_TABLE} of `{path}` must be a URL",
+                    hint='`api-url = "https://api.osv.dev"`',
+                )
+            settings["api_url"] = value
+        elif key in ("cache-ttl", "timeout"):
+            settings[key.replace("-", "_")] = _number(value, key, path)
+        elif key in ("allow", "deny"):
+            settings[key] = _str_list(value, key, path)
+        else:
+            if not isinstance(value, bool):
+                raise BadInputError(
+                    f"`fail-on-unknown` in {_TABLE} of `{path}` must be true or false",
+                    hint="`fail-on-unknown = true`",
+                )
+            settings["fail_on_unknown"] = value
+    config = AuditConfig(**settings)
+    config.license_policy()  # validate the ids now, naming the file's entries
+    return config
+
+
+def merge(server: AuditConfig | None, project: AuditConfig | None) -> AuditConfig:
+    """One configuration from a server's and a project's (see the module docstring for the rules)."""
+    server = server or AuditConfig()
+    project = project or AuditConfig()
+    if server.allow and project.allow:
+        server_allow = set(canonical_ids(server.allow, "allow"))
+        allow = tuple(a for a in canonical_ids(project.allow, "allow") if a in server_allow)
+        allow = allow or ("LicenseRef-envkernels-nothing-allowed",)  # disjoint lists allow nothing
+    else:
+        allow = project.allow or server.allow
+    # The source: the first place that names one decides (a project's API URL beats a server's db).
+    env_layer = AuditConfig(
+        db=os.environ.get("ENVKERNELS_AUDIT_DB") or None,
+        api_url=os.environ.get("ENVKERNELS_OSV_API_URL") or None,
+    )
+    chooser = next((c for c in (project, server, env_layer) if c.db or c.api_url), AuditConfig())
+    return replace(
+        server,
+        db=chooser.db,
+        api_url=chooser.api_url,
+        cache_ttl=project.cache_ttl if project.cache_ttl is not None else server.cache_ttl,
+        timeout=project.timeout if project.timeout is not None else server.timeout,
+        allow=allow,
+        deny=tuple(dict.fromkeys((*server.deny, *project.deny))),
+        fail_on_unknown=bool(server.fail_on_unknown) or bool(project.fail_on_unknown),
+    )

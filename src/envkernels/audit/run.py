@@ -1,0 +1,373 @@
+"""The audit: an environment's (or a lockfile's) distributions against advisories and a license policy.
+
+``audit_environment`` and ``audit_lockfile`` are what the CLI, the ``%envaudit`` magic and the
+server call. Each returns a :class:`~envkernels.model.Report` whose ``extra`` carries SPEC.md's
+``vulnerabilities`` (and with ``licenses=True`` its ``licenses``), plus ``skipped`` (what could not
+be checked, and why) and ``advisory_source`` (which database or API answered).
+
+Findings (``code``, severity):
+
+- ``vulnerability`` (error): one per vulnerability, aliases merged, with the fix as a hint;
+- ``license-denied`` (error), ``license-unknown`` (warning; error with ``fail-on-unknown``);
+- ``source-unavailable`` (error): the source could not answer; every package is in ``skipped``;
+- ``advisory-invalid``/``advisory-unavailable`` (warning): a record that could not be read or fetched;
+- ``version-invalid``/``invalid-metadata`` (warning): an installed version or metadata we cannot read.
+
+Source selection: ``db`` (a local OSV database), else ``api_url``, else the configuration (see
+``policy``), else the public OSV API ``https://api.osv.dev``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.version import Version
+
+from envkernels.audit.licenses import LicenseInfo, license_of, license_status
+from envkernels.audit.matching import Vulnerability, match_package, parse_version
+from envkernels.audit.policy import AuditConfig, merge, read_project_config
+from envkernels.audit.sources.interface import (
+    AdvisorySource,
+    Dependency,
+    Skipped,
+    SourceResult,
+    SourceUnavailable,
+)
+from envkernels.discovery.layout import slugify
+from envkernels.errors import UsageError
+from envkernels.model import Environment, Finding, Report
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_CACHE_TTL = 3600.0
+_NONE = Version("0")
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    """One distribution to audit; ``license`` is None when licenses are not read (a lockfile)."""
+
+    name: str
+    version: str
+    license: LicenseInfo | None = None
+    problem: str | None = None
+
+
+def select_source(
+    config: AuditConfig, *, db: str | None = None, api_url: str | None = None
+) -> AdvisorySource:
+    """The advisory source the arguments and configuration ask for (see the module docstring)."""
+    if db:
+        from envkernels.audit.sources.osv_local import OsvLocalSource
+
+        return OsvLocalSource(db)
+    if not api_url and config.db:
+        from envkernels.audit.sources.osv_local import OsvLocalSource
+
+        return OsvLocalSource(config.db)
+    from envkernels.audit.sources.osv_api import DEFAULT_API_URL, OsvApiSource
+
+    return OsvApiSource(
+        api_url or config.api_url or DEFAULT_API_URL,
+        timeout=config.timeout if config.timeout is not None else DEFAULT_TIMEOUT,
+        cache_ttl=config.cache_ttl if config.cache_ttl is not None else DEFAULT_CACHE_TTL,
+    )
+
+
+def _configuration(project: str | os.PathLike[str] | None, config: AuditConfig | None) -> AuditConfig:
+    return merge(config, read_project_config(project))
+
+
+def _fix_hint(vuln: Vulnerability, environment: Environment, lock: str | None) -> str:
+    pkg = vuln.package
+    if not vuln.fixed_in:
+        return f"no fixed release of `{pkg}` is known yet; see {vuln.url or vuln.id}"
+    fixed = vuln.fixed_in[0]
+    if lock is None and environment.lockfiles:
+        lock = environment.lockfiles[0]
+        target = f" --target {shlex.quote(environment.id)}"
+    else:
+        target = ""
+    if lock is not None:
+        # Auditing a bare lockfile, the environment built from it is not known: name its place.
+        then = f"`envkernels sync {shlex.quote(lock)}{target or ' --target TARGET'}`"
+        if Path(lock).name == "uv.lock":
+            return f"`uv lock --upgrade-package {shlex.quote(pkg)}` (to >= {fixed} in `{lock}`), then {then}"
+        return f"raise `{pkg}` to >= {fixed} in `{lock}`, then {then}"
+    python = environment.python or environment.prefix
+    return f"`uv pip install --python {shlex.quote(python)} {shlex.quote(f'{pkg}>={fixed}')}`"
+
+
+def _query(source: AdvisorySource, deps: Sequence[Dependency]) -> tuple[SourceResult, Finding | None]:
+    """Ask the source; a source that cannot answer becomes ``skipped`` entries and an error finding."""
+    try:
+        return source.query(deps), None
+    except SourceUnavailable as exc:
+        skipped = tuple(Skipped(d.name, d.version, exc.message) for d in deps)
+        finding = Finding(
+            "source-unavailable",
+            "error",
+            None,
+            f"{exc.message}; nothing was checked, so no verdict is given",
+            exc.hint,
+        )
+        return SourceResult(advisories={}, skipped=skipped), finding
+
+
+def audit_items(
+    environment: Environment,
+    items: Sequence[AuditItem],
+    *,
+    source: AdvisorySource,
+    config: AuditConfig,
+    licenses: bool = False,
+    lock: str | None = None,
+    skipped: Sequence[Skipped] = (),
+) -> Report:
+    """The pure-ish core: match ``items`` against ``source`` and the license policy; build the Report."""
+    findings: list[Finding] = []
+    skipped_all: list[Skipped] = list(skipped)
+    deps: list[Dependency] = []
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        if item.problem:
+            findings.append(
+                Finding(
+                    "invalid-metadata",
+                    "warning",
+                    item.name,
+                    item.problem,
+                    "reinstall it: `uv pip install --reinstall` of that package",
+                )
+            )
+        if not item.version or item.version == "?":
+            skipped_all.append(Skipped(item.name, item.version or "", "no version could be read"))
+            continue
+        key = (Dependency(item.name, item.version).normalized, item.version)
+        if key in seen:
+            continue
+        seen.add(key)
+        if parse_version(item.version) is None:
+            findings.append(
+                Finding(
+                    "version-invalid",
+                    "warning",
+                    item.name,
+                    f"{item.name}'s version `{item.version}` is not PEP 440: only advisories that list it "
+                    "verbatim can match it",
+                    None,
+                )
+            )
+        deps.append(Dependency(item.name, item.version))
+
+    result, unavailable = _query(source, deps)
+    skipped_all.extend(result.skipped)
+    vulns: list[Vulnerability] = []
+    for dep in deps:
+        candidates = result.advisories.get(dep.normalized, ())
+        reported = result.reported.get((dep.normalized, dep.version), frozenset())
+        if candidates:
+            vulns.extend(
+                match_package(candidates, dep.normalized, dep.name, dep.version, source.label, reported)
+            )
+    vuln_findings = [
+        Finding(
+            "vulnerability",
+            "error",
+            v.package,
+            f"{v.package} {v.version}: {v.id}"
+            + (f" ({', '.join(v.aliases)})" if v.aliases else "")
+            + (f": {v.summary}" if v.summary else ""),
+            _fix_hint(v, environment, lock),
+        )
+        for v in vulns
+    ]
+    warning_findings = [Finding(w.code, "warning", w.package, w.message, w.hint) for w in result.warnings]
+
+    extra: dict[str, Any] = {
+        "vulnerabilities": [v.to_dict() for v in vulns],
+    }
+    license_findings: list[Finding] = []
+    if licenses:
+        policy = config.license_policy()
+        rows = []
+        for item in items:
+            info = item.license or LicenseInfo(None, None, None)
+            status = license_status(info, policy)
+            rows.append(
+                {"package": item.name, "version": item.version, "license": info.display, "status": status}
+            )
+            if status == "denied":
+                license_findings.append(
+                    Finding(
+                        "license-denied",
+                        "error",
+                        item.name,
+                        f"{item.name} {item.version} is licensed `{info.expression}`: the policy denies it",
+                        f"replace `{item.name}`, or allow `{info.expression}` in `[tool.envkernels.audit]`",
+                    )
+                )
+            elif status == "unknown":
+                what = (
+                    f"declares `{info.display}`, not an SPDX license"
+                    if info.display
+                    else "declares no license"
+                )
+                license_findings.append(
+                    Finding(
+                        "license-unknown",
+                        "error" if policy.fail_on_unknown else "warning",
+                        item.name,
+                        f"{item.name} {item.version} {what}",
+                        "check its license by hand"
+                        + (
+                            "; `fail-on-unknown = false` in `[tool.envkernels.audit]` lets it pass"
+                            if policy.fail_on_unknown
+                            else ""
+                        ),
+                    )
+                )
+        extra["licenses"] = rows
+    extra["skipped"] = [s.to_dict() for s in skipped_all]
+    extra["advisory_source"] = source.label
+    ordered = ([unavailable] if unavailable else []) + vuln_findings + license_findings + findings
+    return Report(environment, tuple(ordered + warning_findings), extra)
+
+
+def audit_environment(
+    env: Environment,
+    *,
+    db: str | None = None,
+    licenses: bool = False,
+    api_url: str | None = None,
+    project: str | None = None,
+    config: AuditConfig | None = None,
+) -> Report:
+    """Audit the distributions installed in ``env``.
+
+    ``db``: a local OSV database (directory or ``all.zip``); ``api_url``: an OSV API base URL;
+    ``project``: where ``[tool.envkernels.audit]`` is read (default: the environment's project);
+    ``config``: server-wide settings (the extension fills one from its traitlets).
+    """
+    # The inventory: installed_distributions(), kept in memory and on disk while site-packages is unchanged.
+    from envkernels.inspect.inventory import inventory
+
+    cfg = _configuration(project or env.project, config)
+    source = select_source(cfg, db=db, api_url=api_url)
+    items = [
+        AuditItem(d.name, d.version, license_of(d) if licenses else None, d.problem)
+        for d in inventory(env.prefix).distributions
+    ]
+    report = audit_items(env, items, source=source, config=cfg, licenses=licenses)
+    return report
+
+
+def lockfile_environment(path: Path) -> Environment:
+    """The record a lockfile audit reports under: kind ``lockfile``, prefix the lockfile's path."""
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:8]
+    return Environment(
+        id=f"lockfile-{slugify(path.parent.name or 'lock')}-{digest}",
+        kind="lockfile",
+        name=path.name,
+        prefix=str(path),
+        python=None,
+        python_version=None,
+        project=str(path.parent),
+        lockfiles=(str(path),),
+    )
+
+
+def audit_lockfile(
+    path: str | os.PathLike[str],
+    *,
+    db: str | None = None,
+    licenses: bool = False,
+    api_url: str | None = None,
+    project: str | None = None,
+    config: AuditConfig | None = None,
+) -> Report:
+    """Audit the packages a lockfile pins, without installing them (see :func:`audit_environment`)."""
+    if licenses:
+        raise UsageError(
+            "a lockfile does not say which license its packages carry",
+            hint="audit licenses of an environment: `envkernels audit TARGET --licenses`",
+        )
+    try:
+        from envkernels.lockfiles import read_lock
+    except ImportError as exc:  # the lockfile readers are not in this build
+        raise UsageError("reading lockfiles is not available in this build of envkernels") from exc
+    lock_path = Path(path).resolve()
+    lock = read_lock(lock_path)
+    environment = lockfile_environment(lock_path)
+    cfg = _configuration(project or lock_path.parent, config)
+    source = select_source(cfg, db=db, api_url=api_url)
+    items: list[AuditItem] = []
+    skipped: list[Skipped] = []
+    for pkg in lock.packages:
+        if pkg.version:
+            items.append(AuditItem(pkg.name, pkg.version))
+        else:
+            skipped.append(Skipped(pkg.name, "", "the lock pins no version (a directory or VCS entry)"))
+    report = audit_items(environment, items, source=source, config=cfg, lock=str(lock_path), skipped=skipped)
+    if lock.warnings:
+        extra_findings = tuple(Finding("lock-warning", "warning", None, w, None) for w in lock.warnings)
+        report = Report(report.environment, report.findings + extra_findings, report.extra)
+    return report
+
+
+def package_fixes(report: Report) -> dict[str, str]:
+    """Per vulnerable package, the one hint that lifts all its vulnerabilities (the highest first fix).
+
+    A vulnerability with no known fix decides the hint for its package: no upgrade lifts it.
+    """
+    lock = report.environment.prefix if report.environment.kind == "lockfile" else None
+    groups: dict[str, list[Vulnerability]] = {}
+    for raw in report.extra.get("vulnerabilities", []):
+        vuln = vulnerability_from_dict(raw)
+        groups.setdefault(vuln.package, []).append(vuln)
+    hints: dict[str, str] = {}
+    for pkg, vulns in groups.items():
+        unfixed = [v for v in vulns if not v.fixed_in]
+        pick = unfixed[0] if unfixed else max(vulns, key=lambda v: parse_version(v.fixed_in[0]) or _NONE)
+        hints[pkg] = _fix_hint(pick, report.environment, lock)
+    return hints
+
+
+def vulnerability_from_dict(data: dict[str, Any]) -> Vulnerability:
+    """Rebuild a :class:`Vulnerability` from a report's ``vulnerabilities`` item."""
+    return Vulnerability(
+        package=data["package"],
+        version=data["version"],
+        id=data["id"],
+        aliases=tuple(data.get("aliases") or ()),
+        summary=data.get("summary") or "",
+        fixed_in=tuple(data.get("fixed_in") or ()),
+        source=data.get("source") or "",
+        severity=data.get("severity"),
+        url=data.get("url"),
+    )
+
+
+def sbom_for(report: Report) -> str:
+    """A CycloneDX JSON SBOM of what ``report`` audited (its distributions and vulnerabilities)."""
+    from envkernels.audit.sbom import SbomComponent, build_sbom
+
+    env = report.environment
+    components: list[SbomComponent] = []
+    if env.kind == "lockfile":
+        from envkernels.lockfiles import read_lock
+
+        components = [SbomComponent(p.name, p.version) for p in read_lock(env.prefix).packages if p.version]
+    else:
+        from envkernels.inspect.inventory import inventory
+
+        for dist in inventory(env.prefix).distributions:
+            if dist.version and dist.version != "?":
+                components.append(SbomComponent(dist.name, dist.version, license_of(dist).display))
+    vulns = [vulnerability_from_dict(v) for v in report.extra.get("vulnerabilities", [])]
+    return build_sbom(env, components, vulns)

@@ -1,0 +1,217 @@
+"""The OSV API as an advisory source: one ``querybatch`` for the environment, records fetched concurrently.
+
+1. ``POST {base}/v1/querybatch`` with every (package, version) not already cached (in chunks of
+   1,000, OSV's limit; ``next_page_token`` followed);
+2. ``GET {base}/v1/vulns/{id}`` for every id not already cached, on a thread pool.
+
+If step 1 fails (timeout, refused, an HTTP error, an answer that is not querybatch JSON) nothing was
+checked: :class:`SourceUnavailable` is raised. If one record of step 2 fails, its id is still
+reported (from step 1) with a stub record and a warning naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from envkernels import __version__
+from envkernels.audit.cachedir import cache_dir
+from envkernels.audit.records import Advisory, InvalidRecord, parse_record, stub_advisory
+from envkernels.audit.sources.api_cache import ApiCache
+from envkernels.audit.sources.interface import (
+    AdvisorySource,
+    Dependency,
+    SourceResult,
+    SourceUnavailable,
+    SourceWarning,
+)
+
+DEFAULT_API_URL = "https://api.osv.dev"
+BATCH_LIMIT = 1000
+MAX_PAGES = 20
+_HINT = (
+    "check the network or the API URL, or audit offline against a local OSV database: "
+    '`--db DIR`, or `db = "DIR"` in `[tool.envkernels.audit]`'
+)
+
+
+class _HttpProblem(Exception):
+    """One request failed; the message says how (timeout, HTTP status, not JSON)."""
+
+
+class OsvApiSource(AdvisorySource):
+    """Advisories from an OSV-speaking HTTP API (``api.osv.dev`` or a mirror), cached for ``cache_ttl`` s."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_API_URL,
+        *,
+        timeout: float = 10.0,
+        cache_ttl: float = 3600.0,
+        cache_root: Path | None = None,
+        workers: int = 16,
+    ) -> None:
+        parsed = urllib.parse.urlsplit(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise SourceUnavailable(
+                f"`{base_url}` is not an http(s) URL of an OSV API",
+                hint="give the base URL, e.g. `https://api.osv.dev`",
+            )
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.workers = workers
+        self.cache = ApiCache(cache_root or cache_dir(), self.base_url, cache_ttl)
+        self.label = f"osv-api:{self.base_url}"
+
+    # -- HTTP ----------------------------------------------------------------------------------
+    def _request(self, path: str, payload: Any | None = None) -> Any:
+        url = self.base_url + path
+        data = None if payload is None else json.dumps(payload).encode()
+        req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+        req.add_header("User-Agent", f"envkernels/{__version__}")
+        req.add_header("Accept", "application/json")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                body = resp.read()
+        except urllib.error.HTTPError as exc:
+            raise _HttpProblem(f"`{url}` answered HTTP {exc.code}") from exc
+        except TimeoutError as exc:
+            raise _HttpProblem(f"`{url}` did not answer within {self.timeout:g} s") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError):
+                raise _HttpProblem(f"`{url}` did not answer within {self.timeout:g} s") from exc
+            raise _HttpProblem(f"`{url}` could not be reached ({reason})") from exc
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise _HttpProblem(f"`{url}` sent an answer that is not JSON") from exc
+
+    # -- step 1: which ids affect which version ------------------------------------------------
+    def _batch(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        found: dict[tuple[str, str], set[str]] = {k: set() for k in keys}
+        pending: list[tuple[tuple[str, str], str | None]] = [(k, None) for k in keys]
+        for _ in range(MAX_PAGES):
+            if not pending:
+                break
+            next_round: list[tuple[tuple[str, str], str | None]] = []
+            for start in range(0, len(pending), BATCH_LIMIT):
+                chunk = pending[start : start + BATCH_LIMIT]
+                queries = []
+                for (name, version), token in chunk:
+                    q: dict[str, Any] = {"package": {"name": name, "ecosystem": "PyPI"}, "version": version}
+                    if token:
+                        q["page_token"] = token
+                    queries.append(q)
+                try:
+                    answer = self._request("/v1/querybatch", {"queries": queries})
+                except _HttpProblem as exc:
+                    raise SourceUnavailable(f"the OSV API cannot be used: {exc}", hint=_HINT) from exc
+                results = answer.get("results") if isinstance(answer, dict) else None
+                if not isinstance(results, list) or len(results) != len(chunk):
+                    raise SourceUnavailable(
+                        f"the OSV API at `{self.base_url}` sent an answer that is not a querybatch result",
+                        hint=_HINT,
+                    )
+                for (key, _), result in zip(chunk, results, strict=True):
+                    if not isinstance(result, dict):
+                        raise SourceUnavailable(
+                            f"the OSV API at `{self.base_url}` sent a malformed result", hint=_HINT
+                        )
+                    for vuln in result.get("vulns") or ():
+                        if isinstance(vuln, dict) and isinstance(vuln.get("id"), str):
+                            found[key].add(vuln["id"])
+                    token = result.get("next_page_token")
+                    if isinstance(token, str) and token:
+                        next_round.append((key, token))
+            pending = next_round
+        return found
+
+    # -- step 2: the records --------------------------------------------------------------------
+    def _fetch(self, vuln_id: str) -> tuple[str, Any | None, str | None]:
+        try:
+            data = self._request(f"/v1/vulns/{urllib.parse.quote(vuln_id, safe='')}")
+        except _HttpProblem as exc:
+            return vuln_id, None, str(exc)
+        return vuln_id, data, None
+
+    def query(self, dependencies: Sequence[Dependency]) -> SourceResult:
+        """Ask the API about every dependency at once; see the module docstring."""
+        keys = sorted({(d.normalized, d.version) for d in dependencies})
+        reported: dict[tuple[str, str], frozenset[str]] = {}
+        ask: list[tuple[str, str]] = []
+        cached_answers = self.cache.get_queries([f"{name}=={version}" for name, version in keys])
+        for key in keys:
+            cached = cached_answers.get(f"{key[0]}=={key[1]}")
+            if isinstance(cached, list):
+                reported[key] = frozenset(cached)
+            else:
+                ask.append(key)
+        if ask:
+            fresh: dict[str, list[str]] = {}
+            for key, ids in self._batch(ask).items():
+                reported[key] = frozenset(ids)
+                fresh[f"{key[0]}=={key[1]}"] = sorted(ids)
+            self.cache.put_queries(fresh)
+
+        records: dict[str, Any] = {}
+        fetch: list[str] = []
+        all_ids: set[str] = set().union(*reported.values()) if reported else set()
+        for vid in sorted(all_ids):
+            cached = self.cache.get("vuln", vid)
+            if cached is not None:
+                records[vid] = cached
+            else:
+                fetch.append(vid)
+        failures: dict[str, str] = {}
+        if fetch:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(fetch)))) as pool:
+                for vid, data, error in pool.map(self._fetch, fetch):
+                    if error is not None:
+                        failures[vid] = error
+                    else:
+                        records[vid] = data
+                        self.cache.put("vuln", vid, data)
+
+        warnings: list[SourceWarning] = []
+        parsed: dict[str, Advisory] = {}
+        owners = {vid: name for (name, _), ids in reported.items() for vid in ids}
+        for vid in sorted(set(records) | set(failures)):
+            if vid in failures:
+                warnings.append(
+                    SourceWarning(
+                        f"the record of {vid} could not be fetched: {failures[vid]}",
+                        owners.get(vid),
+                        _HINT,
+                        code="advisory-unavailable",
+                    )
+                )
+                parsed[vid] = stub_advisory(vid, self.label, "fetch failed")
+                continue
+            try:
+                adv = parse_record(records[vid], origin=f"{self.label}/v1/vulns/{vid}")
+                if adv.id != vid:
+                    raise InvalidRecord(f"asked for {vid}, received {adv.id}")
+                parsed[vid] = adv
+            except InvalidRecord as exc:
+                warnings.append(
+                    SourceWarning(
+                        f"the OSV API sent an unusable record for {vid}: {exc}", owners.get(vid), _HINT
+                    )
+                )
+                parsed[vid] = stub_advisory(vid, self.label, "unusable record")
+        by_name: dict[str, dict[str, Advisory]] = {}
+        for (name, _), vids in reported.items():
+            bucket = by_name.setdefault(name, {})
+            for vid in sorted(vids):
+                bucket.setdefault(vid, parsed[vid])
+        advisories = {name: list(bucket.values()) for name, bucket in by_name.items()}
+        return SourceResult(advisories=advisories, reported=reported, warnings=tuple(warnings))

@@ -1,0 +1,94 @@
+"""The check's small on-disk cache (``$ENVKERNELS_CACHE_DIR/check/``, default ``~/.cache/envkernels``).
+
+An entry is one JSON file named by the hash of its key. It carries the *stamps* of every file and
+directory its result was computed from (``(path, mtime_ns, size)``, or ``None`` for a path that
+did not exist); it is used only when every stamp still matches. A directory's mtime changes when
+an entry is added to or removed from it, which is what installing, upgrading or removing a
+distribution does to site-packages. Writes are atomic (temp file + ``os.replace``); a corrupt or
+unreadable entry is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from typing import Any
+
+Stamp = tuple[str, int, int] | tuple[str, None, None]
+SCHEMA = 3  # bump when the cached shapes change
+
+
+def cache_dir() -> str:
+    """Where the check keeps its cache."""
+    base = os.environ.get("ENVKERNELS_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "envkernels"
+    )
+    return os.path.join(base, "check")
+
+
+def stamp(path: str) -> Stamp:
+    """``(path, mtime_ns, size)`` of a file or directory, ``(path, None, None)`` when absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (path, None, None)
+    return (path, st.st_mtime_ns, st.st_size)
+
+
+def stamps(paths: Iterable[str]) -> list[Stamp]:
+    """The stamps of ``paths``, in order, duplicates removed."""
+    return [stamp(p) for p in dict.fromkeys(paths)]
+
+
+def still_valid(recorded: Iterable[Iterable[Any]]) -> bool:
+    """True when every recorded stamp matches the file system now."""
+    for entry in recorded:
+        path, mtime, size = entry
+        if stamp(path) != (path, mtime, size):
+            return False
+    return True
+
+
+def key_hash(*parts: Any) -> str:
+    """A stable hash of ``parts`` (JSON-encoded), with the cache schema folded in."""
+    blob = json.dumps([SCHEMA, *parts], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def load(kind: str, key: str, *, validate: bool = True) -> dict[str, Any] | None:
+    """The entry ``kind/key`` if present, readable and (unless ``validate`` is False) still valid."""
+    path = os.path.join(cache_dir(), f"{kind}-{key}.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        return None
+    if validate and not still_valid(data.get("stamps", [])):
+        return None
+    return data
+
+
+def store(kind: str, key: str, stamps_: list[Stamp], payload: dict[str, Any]) -> None:
+    """Write an entry atomically; a cache that cannot be written is silently skipped."""
+    directory = cache_dir()
+    try:
+        os.makedirs(directory, exist_ok=True)
+        import tempfile  # only when writing: keeps the warm path's imports small
+
+        fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                # json.dumps (one shot) uses the C encoder; json.dump into a file would not.
+                fh.write(json.dumps({"schema": SCHEMA, "stamps": stamps_, **payload}, separators=(",", ":")))
+            os.replace(tmp, os.path.join(directory, f"{kind}-{key}.json"))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError:
+        return

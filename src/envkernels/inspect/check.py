@@ -1,0 +1,227 @@
+"""The check: every rule of SPEC.md's `check` codes over one environment, cached.
+
+``check_environment`` is what the CLI, the magics and the server call. It never raises for a bad
+file (a distribution's metadata becomes ``invalid-metadata``; a project file, lockfile or notebook
+that cannot be read becomes an entry of ``report.extra["input_errors"]``) and raises
+EnvKernelsError only for arguments it cannot use (a lock or notebook path that does not exist).
+
+Results are memoized in-process and on disk (``inspect/cache.py``), keyed by the arguments and
+stamped with the mtimes of site-packages and of every file the rules read; a warm check only
+``stat``s those paths. The rule modules (and ``packaging``) are imported only on a miss.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from envkernels import __version__
+from envkernels.errors import NotFoundError, UsageError
+from envkernels.inspect import cache
+from envkernels.model import Environment, Finding, Report, severity_rank
+
+CODES: tuple[str, ...] = (
+    "broken-requirement",
+    "missing-declared",
+    "declared-version-mismatch",
+    "lock-missing",
+    "lock-extra",
+    "lock-version-mismatch",
+    "python-mismatch",
+    "undeclared-import",
+    "kernel-env-mismatch",
+    "duplicate-distribution",
+    "invalid-metadata",
+)
+
+_MEMO: dict[str, tuple[list[Any], Report]] = {}
+_MEMO_MAX = 512  # reports kept in process (a server checks many environments and notebooks)
+
+
+def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Most severe first, then by code and package, so output is stable."""
+    return tuple(
+        sorted(
+            findings,
+            key=lambda f: (
+                -severity_rank(f.severity),
+                CODES.index(f.code) if f.code in CODES else 99,
+                f.package or "",
+                f.message,
+            ),
+        )
+    )
+
+
+def _abs(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else None
+
+
+def _validate(lock: str | None, notebook: str | None, project: str | None) -> None:
+    if lock and not os.path.isfile(lock):
+        raise NotFoundError(f"lockfile `{lock}` does not exist", hint="give the path of an existing lockfile")
+    if notebook and not os.path.isfile(notebook):
+        raise NotFoundError(
+            f"notebook `{notebook}` does not exist", hint="give the path of an existing .ipynb file"
+        )
+    if project and not os.path.isdir(project):
+        raise UsageError(f"project `{project}` is not a directory", hint="give the project's directory")
+
+
+def choose_project(env: Environment, notebook: str | None, project: str | None) -> str | None:
+    """The project whose declarations apply: the one given, else the notebook's, else the environment's."""
+    if project:
+        return os.path.abspath(project)
+    if notebook:
+        from envkernels.inspect.declared import find_project_root
+
+        found = find_project_root(os.path.dirname(os.path.abspath(notebook)))
+        if found:
+            return found
+    return env.project
+
+
+def _default_lock(project: str | None, env: Environment) -> str | None:
+    """The lock that pins the project: the first lockfile of the project (pylock.toml first)."""
+    if project is None:
+        return None
+    if env.project and os.path.realpath(env.project) == os.path.realpath(project) and env.lockfiles:
+        candidates = list(env.lockfiles)
+    else:
+        from pathlib import Path
+
+        from envkernels.discovery.probe import project_lockfiles
+
+        candidates = list(project_lockfiles(Path(project)))
+    readable = [c for c in candidates if not c.endswith("pixi.lock")]
+    return readable[0] if readable else None
+
+
+def check_environment(
+    env: Environment,
+    *,
+    lock: str | None = None,
+    notebook: str | None = None,
+    imports: Iterable[str] | None = None,
+    project: str | None = None,
+    use_cache: bool = True,
+) -> Report:
+    """Check ``env`` (and its project, lock and notebook); findings sorted by severity, errors first.
+
+    ``lock``: a lockfile to compare with (default: the project's own lockfile, if any).
+    ``notebook``: a notebook whose imports and location are checked.
+    ``imports``: module names the kernel has imported (beside or instead of a notebook's).
+    ``project``: the project directory whose declarations apply (default: the notebook's, else the env's).
+    ``use_cache``: False (or ``ENVKERNELS_NO_CACHE=1``) reads everything again.
+    """
+    _validate(lock, notebook, project)
+    if os.environ.get("ENVKERNELS_NO_CACHE"):
+        use_cache = False
+    import_names = tuple(sorted({i for i in (imports or ()) if i}))
+    key = cache.key_hash(
+        "report",
+        __version__,
+        env.to_dict(),
+        _abs(lock),
+        _abs(notebook),
+        import_names,
+        _abs(project),
+        os.uname().machine if hasattr(os, "uname") else "",
+    )
+    if use_cache:
+        hit = _MEMO.get(key)
+        if hit is not None and cache.still_valid(hit[0]):
+            return hit[1]
+        data = cache.load("report", key)
+        if data is not None:
+            try:
+                report = _report_from_dict(data["report"])
+            except (KeyError, TypeError, ValueError):
+                report = None
+            if report is not None:
+                _MEMO[key] = (data["stamps"], report)
+                return report
+    report, stamps = _compute(env, _abs(lock), _abs(notebook), import_names, project, use_cache)
+    if use_cache:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[key] = (stamps, report)
+        cache.store("report", key, stamps, {"report": report.to_dict()})
+    return report
+
+
+def _report_from_dict(data: dict[str, Any]) -> Report:
+    return Report(
+        environment=Environment.from_dict(data["environment"]),
+        findings=tuple(Finding.from_dict(f) for f in data["findings"]),
+        extra={"input_errors": list(data.get("input_errors", []))},
+    )
+
+
+def _compute(
+    env: Environment,
+    lock: str | None,
+    notebook: str | None,
+    imports: tuple[str, ...],
+    project: str | None,
+    use_cache: bool,
+) -> tuple[Report, list[Any]]:
+    """Run every rule (the cache missed)."""
+    from envkernels.inspect import check_imports, check_installed, check_lock, check_project
+    from envkernels.inspect.context import CheckContext
+    from envkernels.inspect.declared import read_declarations
+    from envkernels.inspect.inventory import inventory
+    from envkernels.inspect.markers import marker_environment
+
+    inv = inventory(env.prefix, use_cache=use_cache)
+    chosen = choose_project(env, notebook, project)
+    ctx = CheckContext(
+        env=env,
+        inventory=inv,
+        markers=marker_environment(env),
+        project=chosen,
+        notebook=notebook,
+        imports=imports,
+        use_cache=use_cache,
+    )
+    if notebook:
+        # A project file appearing in any folder between the notebook and its project changes the answer.
+        ctx.inputs.extend(_ancestors(os.path.dirname(notebook), stop=chosen))
+    if chosen:
+        ctx.declarations = read_declarations(chosen)
+        ctx.problems.extend(ctx.declarations.problems)
+        ctx.inputs.extend(ctx.declarations.inputs)
+    ctx.lock = lock or _default_lock(chosen, env)
+    findings: list[Finding] = []
+    findings += check_installed.broken_requirements(ctx)
+    findings += check_installed.duplicates(ctx)
+    findings += check_project.declared_requirements(ctx)
+    findings += check_project.python_version(ctx)
+    findings += check_lock.lock_drift(ctx)
+    findings += check_imports.undeclared_imports(ctx)
+    findings += check_imports.kernel_environment(ctx)
+    report = Report(
+        environment=env,
+        findings=sort_findings(findings),
+        extra={"input_errors": [p.to_dict() for p in ctx.problems]},
+    )
+    stamps = [list(s) for s in inv.stamps] + [list(s) for s in cache.stamps(ctx.inputs)]
+    return report, stamps
+
+
+def _ancestors(start: str, stop: str | None) -> list[str]:
+    """``start`` and its parents up to ``stop`` (or the filesystem root)."""
+    out = []
+    here = os.path.abspath(start)
+    while True:
+        out.append(here)
+        parent = os.path.dirname(here)
+        if here == stop or parent == here:
+            return out
+        here = parent
+
+
+def forget() -> None:
+    """Drop the in-process memo (the on-disk cache stays; its stamps keep it honest)."""
+    _MEMO.clear()

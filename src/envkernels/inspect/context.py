@@ -1,0 +1,27 @@
+"""What every rule of the check is handed: the environment, its inventory, and the declared side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from envkernels.inspect.declared import Declarations
+from envkernels.inspect.inventory import Inventory
+from envkernels.inspect.problems import InputProblem
+from envkernels.model import Environment
+
+
+@dataclass
+class CheckContext:
+    """Inputs of one check run; rules append the files they read to ``inputs`` (the cache stamps them)."""
+
+    env: Environment
+    inventory: Inventory
+    markers: dict[str, str]
+    project: str | None = None
+    declarations: Declarations | None = None
+    lock: str | None = None
+    notebook: str | None = None
+    imports: tuple[str, ...] = ()
+    use_cache: bool = True
+    problems: list[InputProblem] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)

@@ -1,0 +1,63 @@
+"""Copyable fix commands for findings: one place, so every finding speaks the same commands."""
+
+from __future__ import annotations
+
+import shlex
+
+from envkernels.model import Environment
+
+
+def _python(env: Environment) -> str:
+    return shlex.quote(env.python or env.prefix)
+
+
+def uv_install(env: Environment, *requirements: str, reinstall: bool = False, no_deps: bool = False) -> str:
+    """``uv pip install --python <python> 'req' ...`` for this environment."""
+    flags = (" --reinstall" if reinstall else "") + (" --no-deps" if no_deps else "")
+    reqs = " ".join(shlex.quote(r) for r in requirements)
+    return f"`uv pip install --python {_python(env)}{flags} {reqs}`"
+
+
+def uv_uninstall(env: Environment, name: str) -> str:
+    """``uv pip uninstall --python <python> name``."""
+    return f"`uv pip uninstall --python {_python(env)} {shlex.quote(name)}`"
+
+
+def project_sync(manager: str | None, project: str) -> str | None:
+    """The command that installs a project's declared dependencies with its own tool, if known."""
+    p = shlex.quote(project)
+    if manager == "uv":
+        return f"`uv sync --project {p}`"
+    if manager == "poetry":
+        return f"`poetry install --directory {p}`"
+    if manager == "pdm":
+        return f"`pdm install --project {p}`"
+    if manager == "pipenv":
+        return f"`cd {p} && pipenv install --dev`"
+    return None
+
+
+def add_dependency(manager: str | None, project: str, name: str) -> str:
+    """How to declare ``name`` as a dependency of the project."""
+    p = shlex.quote(project)
+    n = shlex.quote(name)
+    if manager == "uv":
+        return f"`uv add --project {p} {n}`"
+    if manager == "poetry":
+        return f"`poetry add --directory {p} {n}`"
+    if manager == "pdm":
+        return f"`pdm add --project {p} {n}`"
+    if manager == "pipenv":
+        return f"`cd {p} && pipenv install {n}`"
+    return f"add `{name}` to `[project].dependencies` in `{project}/pyproject.toml` (or `requirements.txt`)"
+
+
+def sync_lock(lock: str, env: Environment) -> str:
+    """Make the environment match a lockfile with envkernels' own sync."""
+    return f"`envkernels sync {shlex.quote(lock)} --target {shlex.quote(env.prefix)}`"
+
+
+def recreate_with_python(env: Environment, request: str) -> str:
+    """Recreate the environment with another Python (then reinstall)."""
+    cmd = f"uv venv --clear --python {shlex.quote(request)} {shlex.quote(env.prefix)}"
+    return f"`{cmd}` and reinstall its packages"

@@ -1,0 +1,88 @@
+"""Input problems: a file the user owns that the check could not read (named, never fatal).
+
+The check goes on without the file; the CLI prints each as ``error: ...``/``hint: ...`` and exits 2,
+the JSON report carries them under ``input_errors``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """``path`` (and ``line`` where known) could not be read: ``message`` says why, ``hint`` the fix."""
+
+    path: str
+    message: str
+    hint: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``{"path", "line", "message", "hint"}``."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InputProblem:
+        """Rebuild from :meth:`to_dict`'s form."""
+        return cls(path=data["path"], message=data["message"], hint=data.get("hint"), line=data.get("line"))
+
+
+class InputError(Exception):
+    """Raised inside the readers, caught by the check and turned into an :class:`InputProblem`."""
+
+    def __init__(self, problem: InputProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def read_text(path: str) -> str:
+    """A user's text file as UTF-8; InputError naming the file when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise InputError(InputProblem(path, f"`{path}` cannot be read ({exc.strerror})")) from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            InputProblem(path, f"`{path}` is not UTF-8 (byte {exc.start})", hint="save the file as UTF-8")
+        ) from exc
+
+
+def load_toml(path: str, what: str) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error becomes InputError naming the file and the line."""
+    text = read_text(path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = _TOML_WHERE.search(msg)
+        line = int(m.group(1)) if m else None
+        reason = _TOML_WHERE.sub("", msg).strip()
+        where = f"{path}:{line}" if line else path
+        raise InputError(
+            InputProblem(
+                path,
+                f"`{where}` is not valid TOML ({reason})",
+                hint=f"fix the {what} at that line",
+                line=line,
+            )
+        ) from exc
+
+
+def line_of(text: str, needle: str) -> int | None:
+    """The 1-based line where ``needle`` first appears in ``text`` (to point at a bad entry)."""
+    idx = text.find(needle)
+    return text.count("\n", 0, idx) + 1 if idx >= 0 else None

@@ -1,0 +1,54 @@
+"""Living beside another kernel spec manager instead of silently replacing it.
+
+Jupyter reads ``jupyter_server_config.d/*.json`` in name order, so a package such as
+nb_conda_kernels (``nb_conda_kernels.json`` sets ``ServerApp.kernel_spec_manager_class`` after
+our ``envkernels.json``) may win the setting. The server extension calls
+:func:`adopt_kernel_spec_manager` while it is *linked* (before the ServerApp builds its managers):
+if another manager was configured, ours takes the setting and wraps the other one
+(``EnvKernelSpecManager.wrapped_class``), so both sets of kernels are offered.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpecManager
+
+from envkernels.kernels.manager import EnvKernelSpecManager
+
+
+def adopt_kernel_spec_manager(serverapp: Any, log: logging.Logger | None = None) -> str:
+    """Make the ServerApp use EnvKernelSpecManager, wrapping whatever other manager it had.
+
+    Returns what was done, for the log: ``"ours"`` (already ours), ``"wrapped <Class>"``,
+    ``"kept <Class>"`` (the admin opted out with ``EnvKernelSpecManager.wrap_other=False``,
+    or the other manager is a gateway), or ``"default"`` (jupyter_client's plain manager).
+    """
+    log = log or logging.getLogger("envkernels")
+    current = serverapp.kernel_spec_manager_class
+    if isinstance(current, type) and issubclass(current, EnvKernelSpecManager):
+        return "ours"
+    name = getattr(current, "__name__", str(current))
+    if getattr(serverapp, "gateway_config", None) is not None and serverapp.gateway_config.gateway_enabled:
+        log.warning(
+            "envkernels: kernels come from a gateway (%s); environments are not offered as kernels", name
+        )
+        return f"kept {name}"
+    ours_cfg = serverapp.config.get("EnvKernelSpecManager", {})
+    if ours_cfg.get("wrap_other", True) is False:
+        log.warning(
+            "envkernels: %s stays the kernel spec manager (EnvKernelSpecManager.wrap_other is "
+            "False); environments are not offered as kernels",
+            name,
+        )
+        return f"kept {name}"
+    if current is KernelSpecManager or not (
+        isinstance(current, type) and issubclass(current, KernelSpecManager)
+    ):
+        serverapp.kernel_spec_manager_class = EnvKernelSpecManager
+        return "default"
+    serverapp.config.EnvKernelSpecManager.wrapped_class = current
+    serverapp.kernel_spec_manager_class = EnvKernelSpecManager
+    log.info("envkernels: wrapping %s; its kernels are offered beside every environment", name)
+    return f"wrapped {name}"

@@ -1,0 +1,189 @@
+"""``envkernels doctor``: what the Jupyter server will run on and show, and what is wrong with it.
+
+The report is data (``Diagnosis``); the CLI prints it as a table or JSON. Each problem is a
+finding with SPEC.md's shape (``code``, ``severity``, ``package``, ``message``, ``hint``).
+
+Codes: ``manager-not-active`` (another ``kernel_spec_manager_class`` wins the Jupyter config),
+``provisioner-missing``, ``duplicate-kernelspec`` (two kernelspecs start the same environment),
+``stale-kernelspec``, ``broken-environment``, ``no-ipykernel``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envkernels.kernels.installed import stale_specs
+from envkernels.kernels.spec import interpreter_prefix_of
+from envkernels.model import Environment, Finding
+
+MANAGER_CLASS = "envkernels.kernels.manager.EnvKernelSpecManager"
+
+
+@dataclass
+class Diagnosis:
+    """What doctor found: the server's software, the kernels it will show, and findings."""
+
+    jupyter: dict[str, Any]
+    python: dict[str, Any]
+    kernels: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape of ``doctor --json``."""
+        return {
+            "jupyter": self.jupyter,
+            "python": self.python,
+            "kernels": self.kernels,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def configured_manager() -> tuple[str | None, str | None]:
+    """(class, file) of ``ServerApp.kernel_spec_manager_class`` as the JSON config files set it.
+
+    Files are read in Jupyter's order (lowest priority first: system, env, user; in each
+    directory ``jupyter_server_config.d/*.json`` sorted, then ``jupyter_server_config.json``);
+    the last one that sets it wins. Python config files are not evaluated.
+    """
+    from jupyter_core.paths import jupyter_config_path
+
+    value = source = None
+    for directory in reversed(jupyter_config_path()):
+        d = Path(directory)
+        files = [*sorted((d / "jupyter_server_config.d").glob("*.json")), d / "jupyter_server_config.json"]
+        for path in files:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            cls = (
+                (data.get("ServerApp") or {}).get("kernel_spec_manager_class")
+                if isinstance(data, dict)
+                else None
+            )
+            if cls:
+                value, source = str(cls), str(path)
+    return value, source
+
+
+def _software() -> tuple[dict[str, Any], dict[str, Any]]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    jupyter: dict[str, Any] = {}
+    for dist in ("jupyter_server", "jupyter_client", "jupyterlab", "notebook", "ipykernel", "envkernels"):
+        try:
+            jupyter[dist] = version(dist)
+        except PackageNotFoundError:
+            jupyter[dist] = None
+    cls, source = configured_manager()
+    jupyter["kernel_spec_manager_class"] = cls
+    jupyter["kernel_spec_manager_config"] = source
+    python = {"executable": sys.executable, "version": sys.version.split()[0], "prefix": sys.prefix}
+    return jupyter, python
+
+
+def diagnose(roots: list[str] | None = None, default_roots: bool = True) -> Diagnosis:
+    """Build the diagnosis (reads config, kernelspecs and environments from disk)."""
+    from envkernels.kernels.manager import EnvKernelSpecManager, provisioner_installed
+
+    jupyter, python = _software()
+    diag = Diagnosis(jupyter=jupyter, python=python)
+    cls, source = jupyter["kernel_spec_manager_class"], jupyter["kernel_spec_manager_config"]
+    if cls != MANAGER_CLASS:
+        where = f" (set in `{source}`)" if source else ""
+        diag.findings.append(
+            Finding(
+                "manager-not-active",
+                "warning",
+                None,
+                f"the Jupyter server uses `{cls or 'jupyter_client.kernelspec.KernelSpecManager'}`{where}, "
+                "so environments are not offered as kernels",
+                "the envkernels server extension wraps it at start; if it is not enabled: "
+                "`jupyter server extension enable envkernels`",
+            )
+        )
+    if not provisioner_installed():
+        diag.findings.append(
+            Finding(
+                "provisioner-missing",
+                "error",
+                None,
+                "the `envkernels-provisioner` entry point is not registered",
+                "reinstall envkernels: `pip install --force-reinstall envkernels`",
+            )
+        )
+    ksm = EnvKernelSpecManager(roots=roots or [], default_roots=default_roots)
+    listing = ksm.refresh()
+    for name, entry in sorted(listing.shown.items()):
+        record = (entry["spec"].get("metadata") or {}).get("envkernels")
+        diag.kernels.append(
+            {
+                "name": name,
+                "display_name": entry["spec"].get("display_name"),
+                "environment": record.get("id") if isinstance(record, dict) else None,
+            }
+        )
+    diag.findings.extend(_duplicates(ksm.native_specs()))
+    for stale in stale_specs():
+        hint = "`envkernels kernels prune`" if stale.ours else f"`jupyter kernelspec remove {stale.name}`"
+        diag.findings.append(
+            Finding(
+                "stale-kernelspec",
+                "warning",
+                None,
+                f"kernelspec `{stale.name}` ({stale.resource_dir}): {stale.reason}",
+                hint,
+            )
+        )
+    for env in sorted(listing.environments.values(), key=lambda e: e.id):
+        diag.findings.extend(_environment_findings(env))
+    return diag
+
+
+def _duplicates(native: dict[str, dict[str, Any]]) -> list[Finding]:
+    by_prefix: dict[str, list[str]] = {}
+    for name, entry in native.items():
+        prefix = interpreter_prefix_of(list(entry["spec"].get("argv") or []))
+        if prefix:
+            by_prefix.setdefault(os.path.realpath(prefix), []).append(name)
+    return [
+        Finding(
+            "duplicate-kernelspec",
+            "warning",
+            None,
+            f"kernelspecs {', '.join(f'`{n}`' for n in sorted(names))} all start `{prefix}`",
+            f"keep one: `jupyter kernelspec remove {sorted(names)[-1]}`",
+        )
+        for prefix, names in sorted(by_prefix.items())
+        if len(names) > 1
+    ]
+
+
+def _environment_findings(env: Environment) -> list[Finding]:
+    if not env.ok:
+        return [
+            Finding(
+                "broken-environment",
+                "error",
+                None,
+                f"`{env.prefix}` ({env.id}) is broken: {env.problem}",
+                env.hint,
+            )
+        ]
+    if not env.has_ipykernel:
+        return [
+            Finding(
+                "no-ipykernel",
+                "info",
+                "ipykernel",
+                f"`{env.prefix}` ({env.id}) has no ipykernel; its kernel runs with an overlay "
+                "outside the environment",
+                f"to install it there: `uv pip install --python {env.python} ipykernel`",
+            )
+        ]
+    return []

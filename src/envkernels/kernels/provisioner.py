@@ -1,0 +1,77 @@
+"""The kernel provisioner of the specs the server serves: checks and prepares before the launch.
+
+jupyter_client calls ``pre_launch`` (async) before starting the process, which is the right
+moment for work that must not block the server's event loop and must fail *clearly*:
+
+- a broken environment refuses to start with its problem and hint (JupyterLab's "Error
+  Starting Kernel" dialog shows the message, instead of a kernel that silently dies);
+- an environment without ipykernel gets its overlay built (in a thread) before the launcher
+  needs it, or ipykernel installed into it when the admin chose ``without_ipykernel = "install"``.
+
+Registered under the ``jupyter_client.kernel_provisioners`` entry point ``envkernels-provisioner``.
+Installed kernelspecs (``envkernels kernels install``) do not name it: the launcher does the same
+work itself there, so other tools that read kernel.json never need envkernels' Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from jupyter_client.provisioning import LocalProvisioner
+from tornado import web
+
+from envkernels.discovery.layout import has_distribution
+from envkernels.errors import EnvKernelsError
+from envkernels.kernels import overlay
+from envkernels.kernels.spec import ENV_WITHOUT_IPYKERNEL
+from envkernels.model import Environment
+
+
+class KernelStartError(web.HTTPError):
+    """A kernel that cannot start; jupyter_server answers ``POST /api/kernels`` with this message."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        text = f"{message}. hint: {hint}" if hint else message
+        super().__init__(409, text, reason="Kernel cannot start")
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.log_message or ""
+
+
+def environment_of(kernel_spec: Any) -> Environment | None:
+    """The environment record a spec carries in ``metadata.envkernels`` (None for other specs)."""
+    meta = getattr(kernel_spec, "metadata", None) or {}
+    record = meta.get("envkernels")
+    return Environment.from_dict(record) if isinstance(record, dict) else None
+
+
+async def prepare(env: Environment, mode: str) -> None:
+    """Make ``env`` startable: raise KernelStartError when it is broken or ipykernel cannot be provided."""
+    if not env.ok:
+        raise KernelStartError(f"the environment `{env.prefix}` is broken: {env.problem}", env.hint)
+    if await asyncio.to_thread(has_distribution, env.prefix, "ipykernel"):
+        return
+    try:
+        if mode == "install":
+            await asyncio.to_thread(overlay.install_ipykernel, env)
+        else:
+            await asyncio.to_thread(overlay.ensure_overlay, env)
+    except EnvKernelsError as exc:
+        raise KernelStartError(
+            f"could not provide ipykernel for `{env.prefix}`: {exc.message}", exc.hint
+        ) from exc
+
+
+class EnvKernelProvisioner(LocalProvisioner):
+    """A LocalProvisioner that prepares the environment first (see the module docstring)."""
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        """Refuse broken environments, provide ipykernel, then launch as LocalProvisioner does."""
+        env = environment_of(self.kernel_spec)
+        if env is not None:
+            mode = (self.kernel_spec.env or {}).get(ENV_WITHOUT_IPYKERNEL, "overlay")
+            await prepare(env, mode)
+        return await super().pre_launch(**kwargs)

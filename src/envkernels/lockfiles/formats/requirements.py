@@ -1,0 +1,123 @@
+"""Pinned requirements files (``name==version``, ``--hash``, ``-e``), as pip-compile/uv export write them."""
+
+from __future__ import annotations
+
+import re
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from envkernels.errors import BadInputError
+from envkernels.lockfiles._common import split_hash
+from envkernels.lockfiles.model import Lock, LockedArtifact, LockedPackage
+
+_HASH = re.compile(r"--hash[=\s]+(\S+)")
+# Options that take a value and do not name a package; kept out of the requirement text.
+_OPTION_LINE = re.compile(
+    r"^(-i|--index-url|--extra-index-url|-f|--find-links|--trusted-host|-c|--constraint|-r|--requirement|"
+    r"--no-binary|--only-binary|--prefer-binary|--pre|--no-index)\b"
+)
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """(first line number, joined text) per logical line: continuations joined, comments dropped."""
+    out: list[tuple[int, str]] = []
+    buf: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw
+        # A comment starts at "#" at the line start or after whitespace (pip's rule).
+        line = re.sub(r"(^|\s)#.*$", "", line)
+        if not buf:
+            start = number
+        if line.rstrip().endswith("\\"):
+            buf.append(line.rstrip()[:-1])
+            continue
+        buf.append(line)
+        joined = " ".join(part.strip() for part in buf).strip()
+        buf = []
+        if joined:
+            out.append((start, joined))
+    if buf:
+        joined = " ".join(part.strip() for part in buf).strip()
+        if joined:
+            out.append((start, joined))
+    return out
+
+
+def looks_like_requirements(text: str) -> bool:
+    """True when most logical lines parse as pinned requirements or pip options."""
+    lines = logical_lines(text)
+    if not lines:
+        return False
+    good = 0
+    for _n, line in lines:
+        body = _HASH.sub("", line).strip()
+        if body.startswith("-") or re.match(
+            r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*(===?|~=|>=|<=|!=|<|>|@|;|$)", body
+        ):
+            good += 1
+    return good >= max(1, len(lines) * 0.8)
+
+
+def parse_requirements(text: str, path: str) -> Lock:
+    """Read a pinned requirements file; an unparseable line is BadInputError naming the line."""
+    packages: list[LockedPackage] = []
+    warnings: list[str] = []
+    for number, line in logical_lines(text):
+        hashes = [h for h in (split_hash(v) for v in _HASH.findall(line)) if h]
+        body = _HASH.sub("", line).strip()
+        if not body:
+            continue
+        if body.startswith(("-e ", "--editable ", "-e=", "--editable=")):
+            target = body.split(None, 1)[1] if " " in body else body.split("=", 1)[1]
+            name = target.rsplit("#egg=", 1)[1] if "#egg=" in target else target
+            packages.append(
+                LockedPackage(
+                    name=name, version=None, editable=True, directory={"path": target, "editable": True}
+                )
+            )
+            warnings.append(
+                f"line {number}: `{body}` is an editable install; it is not reproducible from a lock"
+            )
+            continue
+        if _OPTION_LINE.match(body):
+            if body.startswith(("-r", "--requirement", "-c", "--constraint")):
+                warnings.append(f"line {number}: `{body}` (an included file) is not followed")
+            continue
+        if body.startswith("-"):
+            warnings.append(f"line {number}: option `{body}` is ignored")
+            continue
+        try:
+            req = Requirement(body)
+        except InvalidRequirement as exc:
+            raise BadInputError(
+                f"`{path}:{number}`: `{body}` is not a requirement ({exc})",
+                hint="a pinned requirements file has one `name==version` per line (`uv pip compile`)",
+            ) from exc
+        marker = str(req.marker) if req.marker else None
+        if req.url:
+            packages.append(
+                LockedPackage(
+                    name=req.name,
+                    version=None,
+                    marker=marker,
+                    artifacts=(LockedArtifact(kind="archive", url=req.url, hashes=tuple(hashes)),),
+                    archive={"url": req.url},
+                )
+            )
+            continue
+        pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
+        version = pins[0].version if pins else None
+        if version is None:
+            warnings.append(f"line {number}: `{body}` is not pinned with `==`")
+        artifacts = (LockedArtifact(kind="archive", hashes=tuple(hashes)),) if hashes else ()
+        packages.append(
+            LockedPackage(
+                name=req.name,
+                version=version,
+                marker=marker,
+                artifacts=artifacts,
+                groups=tuple(sorted(req.extras)),
+            )
+        )
+    return Lock(path=path, format="requirements", packages=tuple(packages), warnings=tuple(warnings))

@@ -1,0 +1,129 @@
+"""The jupyter_server extension: ``EnvKernelsApp`` and the traits that configure it.
+
+Enabled by ``jupyter-config/jupyter_server_config.d/envkernels.json`` (installed with the
+package); configured as ``c.EnvKernelsApp.<trait>``. The REST API lives under
+``<base_url>envkernels/api/`` (see :mod:`envkernels.server.handlers`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Float, List, Unicode, default
+
+from envkernels.server.handlers import routes
+from envkernels.server.service import EnvironmentService, ServiceConfig
+
+ROOTS_ENV_VAR = "ENVKERNELS_ROOTS"
+
+
+class EnvKernelsApp(ExtensionApp):
+    """Serves the environments, their checks, audits, locks, syncs, trees and diffs over REST."""
+
+    name = "envkernels"
+    description = "Every Python environment a Jupyter kernel, and the REST API behind the Environments panel."
+    load_other_extensions = True
+
+    roots = List(
+        Unicode(),
+        config=True,
+        help="Directories scanned for environments (to a bounded depth), beside the default places. "
+        f"Default: the `{ROOTS_ENV_VAR}` variable (paths joined by `{os.pathsep}`), plus the "
+        "kernel spec manager's `roots` when it is envkernels' own.",
+    )
+    default_roots = Bool(
+        True,
+        config=True,
+        help="Also look in the default places (conda's, pyenv's, poetry's, ... registries, "
+        "the running Python).",
+    )
+    audit_db = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="A local OSV advisory database (a directory of OSV records or OSV's all.zip) for audits; "
+        "works offline. None: the OSV API (or what the project's `[tool.envkernels.audit]` names).",
+    )
+    audit_api_url = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Base URL of an OSV API (a mirror inside a firewalled JupyterHub); "
+        "None: the audit engine's default.",
+    )
+    audit_timeout = Float(
+        None,
+        allow_none=True,
+        config=True,
+        help="Seconds an OSV API request may take before the audit reports the source as unusable.",
+    )
+    audit_licenses = Bool(
+        False,
+        config=True,
+        help="Include the license check in every audit; a request's `?licenses=1` asks for it either way.",
+    )
+    license_allow = List(
+        Unicode(),
+        config=True,
+        help="SPDX ids every environment may carry (server-wide license policy; a project's "
+        "`[tool.envkernels.audit] allow` can only narrow it).",
+    )
+    license_deny = List(
+        Unicode(),
+        config=True,
+        help="SPDX ids no environment may carry (added to what a project denies).",
+    )
+    license_fail_on_unknown = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="Treat a package whose license cannot be read as denied (None: leave it to the project).",
+    )
+    allow_sync = Bool(
+        True,
+        config=True,
+        help="Allow `POST .../sync` with `dry_run: false` to change environments; "
+        "dry runs are always allowed. "
+        "A JupyterHub admin may set False so users can see plans but not apply them.",
+    )
+
+    @default("roots")
+    def _roots_default(self) -> list[str]:
+        raw = os.environ.get(ROOTS_ENV_VAR, "")
+        return [p for p in raw.split(os.pathsep) if p.strip()]
+
+    def initialize_settings(self) -> None:
+        """Freeze the traits into the service the handlers call, and the per-env sync guard."""
+        self.syncs_running: set[str] = set()
+        self.service = EnvironmentService(self.service_config())
+        base_url = self.serverapp.base_url if self.serverapp else "/"
+        roots = ", ".join(self.service.config.roots) or "-"
+        self.log.info("envkernels: REST API under %senvkernels/api/ (roots: %s)", base_url, roots)
+
+    def service_config(self) -> ServiceConfig:
+        """The service's configuration from the traits and the server (root dir, kernel manager roots)."""
+        roots = list(self.roots)
+        ksm = getattr(self.serverapp, "kernel_spec_manager", None)
+        for root in getattr(ksm, "roots", None) or ():
+            if isinstance(root, str) and root not in roots:
+                roots.append(root)
+        root_dir = getattr(self.serverapp, "root_dir", None) or os.getcwd()
+        return ServiceConfig(
+            root_dir=os.path.realpath(os.path.expanduser(root_dir)),
+            roots=tuple(roots),
+            default_roots=self.default_roots,
+            audit_db=self.audit_db,
+            audit_api_url=self.audit_api_url,
+            audit_timeout=self.audit_timeout,
+            license_allow=tuple(self.license_allow),
+            license_deny=tuple(self.license_deny),
+            license_fail_on_unknown=self.license_fail_on_unknown,
+            licenses=self.audit_licenses,
+            allow_sync=self.allow_sync,
+        )
+
+    def initialize_handlers(self) -> None:
+        """Register the REST routes (the base class joins them onto base_url)."""
+        self.handlers.extend(routes())
+

@@ -1,0 +1,242 @@
+"""The REST handlers under ``<base_url>envkernels/api/``: thin, authenticated, authorized.
+
+Each method carries ``@web.authenticated`` and ``@authorized`` (resource ``envkernels``), reads
+its arguments, runs the blocking engine call in a worker thread, and writes the JSON the
+service built. Engine errors become ``{"message", "hint", "reason"}`` with 400/403/404/409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from envkernels.errors import ConflictError, EnvKernelsError, UsageError
+from envkernels.server.http_errors import ApiError, api_error, error_body
+from envkernels.server.service import EnvironmentService
+
+AUTH_RESOURCE = "envkernels"
+API = "envkernels/api"
+ENV_ID = r"(?P<env_id>[^/]+)"
+
+T = TypeVar("T")
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on", "")
+
+
+class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
+    """Base: error bodies, the JSON body reader, and engine calls off the event loop."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def service(self) -> EnvironmentService:
+        """The service the extension app built from its traits."""
+        return self.extensionapp.service  # type: ignore[attr-defined]
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error is ``{"message", "hint", "reason"}``; never a traceback."""
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        self.set_header("Content-Type", "application/json")
+        body = error_body(status_code, exc)
+        self.log.warning("envkernels: %s %s -> %s %s", self.request.method, self.request.path,
+                         status_code, body["message"])
+        self.finish(json.dumps(body))
+
+    async def engine(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking engine call in a worker thread; its errors become HTTP errors."""
+        try:
+            return await asyncio.to_thread(func, *args, **kwargs)
+        except EnvKernelsError as exc:
+            raise api_error(exc) from exc
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object (400 when it is not one; an empty body is ``{}``)."""
+        raw = self.request.body
+        if not raw or not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"the request body is not valid JSON: {exc}",
+                           "send a JSON object, e.g. {\"path\": \"pylock.toml\"}", "bad-json") from exc
+        if not isinstance(data, dict):
+            raise ApiError(400, "the request body must be a JSON object",
+                           "send a JSON object, e.g. {\"path\": \"pylock.toml\"}", "bad-json")
+        return data
+
+    def send(self, data: Any, status: int = 200) -> None:
+        """Write ``data`` as JSON."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+
+def _bool_field(body: dict[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        raise api_error(UsageError(f"`{key}` must be true or false", hint=f'send e.g. {{"{key}": true}}'))
+    return value
+
+
+class EnvironmentsHandler(EnvKernelsHandler):
+    """``GET environments``: every record."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        envs = await self.engine(self.service.environments)
+        self.send([self.service.record(e) for e in envs])
+
+
+class RefreshHandler(EnvKernelsHandler):
+    """``POST environments/refresh``: rescan now, and have the kernelspec listing follow."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        envs = await self.engine(self.service.environments, fresh=True)
+        ksm = self.serverapp.kernel_spec_manager
+        refresh = getattr(ksm, "async_refresh", None)
+        if refresh is not None:
+            await refresh()
+        self.send([self.service.record(e) for e in envs])
+
+
+class EnvironmentHandler(EnvKernelsHandler):
+    """``GET environments/{id}``: one record."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, env_id: str) -> None:
+        env = await self.engine(self.service.environment, env_id)
+        self.send(self.service.record(env))
+
+
+class CheckHandler(EnvKernelsHandler):
+    """``GET environments/{id}/check[?lock=PATH][&notebook=PATH]``: the check's report."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, env_id: str) -> None:
+        lock = self.get_query_argument("lock", None)
+        notebook = self.get_query_argument("notebook", None)
+        self.send(await self.engine(self.service.check, env_id, lock=lock, notebook=notebook))
+
+
+class AuditHandler(EnvKernelsHandler):
+    """``GET environments/{id}/audit[?licenses=1]``: vulnerabilities (and licenses)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, env_id: str) -> None:
+        raw = self.get_query_argument("licenses", None)
+        licenses = None if raw is None else _flag(raw)
+        self.send(await self.engine(self.service.audit, env_id, licenses=licenses))
+
+
+class LockHandler(EnvKernelsHandler):
+    """``POST environments/{id}/lock`` with ``{"path", "notebook"?, "hashes"?}``: write a pylock.toml."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, env_id: str) -> None:
+        body = self.json_body()
+        hashes = _bool_field(body, "hashes", True)
+        self.send(await self.engine(self.service.lock, env_id, body.get("path"),
+                                    notebook=body.get("notebook"), hashes=hashes))
+
+
+class SyncHandler(EnvKernelsHandler):
+    """``POST environments/{id}/sync`` with ``{"lock", "dry_run"}``: the plan, or the plan carried out.
+
+    ``dry_run`` defaults to true, so a bare request never changes an environment. One sync at a
+    time per environment: a second one while the first runs is 409.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self, env_id: str) -> None:
+        body = self.json_body()
+        dry_run = _bool_field(body, "dry_run", True)
+        if "lock" not in body:
+            raise api_error(UsageError("`lock` is required",
+                                       hint='send e.g. {"lock": "pylock.toml", "dry_run": true}'))
+        app = self.extensionapp
+        if not dry_run and not app.allow_sync:  # type: ignore[attr-defined]
+            raise ApiError(403, "this server does not allow changing environments",
+                           "an administrator can set `c.EnvKernelsApp.allow_sync = True`", "sync-disabled")
+        running: set[str] = app.syncs_running  # type: ignore[attr-defined]
+        if not dry_run:
+            if env_id in running:
+                raise api_error(ConflictError(f"a sync of `{env_id}` is already running",
+                                              hint="wait for it to finish, then try again"))
+            running.add(env_id)
+        try:
+            self.send(await self.engine(self.service.sync, env_id, body["lock"], dry_run=dry_run))
+        finally:
+            if not dry_run:
+                running.discard(env_id)
+
+
+class TreeHandler(EnvKernelsHandler):
+    """``GET environments/{id}/tree[?why=NAME]``: what pulls in what; why NAME is installed."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, env_id: str) -> None:
+        why = self.get_query_argument("why", None)
+        self.send(await self.engine(self.service.tree, env_id, why=why))
+
+
+class DiffHandler(EnvKernelsHandler):
+    """``GET environments/{id}/diff?other=ID`` or ``?lock=PATH``: side-by-side package versions."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, env_id: str) -> None:
+        other = self.get_query_argument("other", None)
+        lock = self.get_query_argument("lock", None)
+        self.send(await self.engine(self.service.diff, env_id, other=other, lock=lock))
+
+
+class NotFoundHandler(EnvKernelsHandler):
+    """Anything else under the API prefix: a JSON 404 rather than the server's HTML page."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, rest: str) -> None:
+        raise ApiError(404, f"no envkernels endpoint `{rest}`", _ROUTES_HINT, "not-found")
+
+    post = get
+
+
+_ROUTES_HINT = "the endpoints are listed in the envkernels REST API documentation (docs/ui.md)"
+
+
+def routes() -> list[tuple[str, type[EnvKernelsHandler]]]:
+    """The URL patterns (relative: the extension app joins them onto base_url) and their handlers."""
+    env = f"{API}/environments/{ENV_ID}"
+    return [
+        (rf"{API}/environments/?", EnvironmentsHandler),
+        (rf"{API}/environments/refresh/?", RefreshHandler),
+        (rf"{env}/?", EnvironmentHandler),
+        (rf"{env}/check/?", CheckHandler),
+        (rf"{env}/audit/?", AuditHandler),
+        (rf"{env}/lock/?", LockHandler),
+        (rf"{env}/sync/?", SyncHandler),
+        (rf"{env}/tree/?", TreeHandler),
+        (rf"{env}/diff/?", DiffHandler),
+        (rf"{API}/(?P<rest>.*)", NotFoundHandler),
+    ]

@@ -1,0 +1,183 @@
+"""The engine calls behind the REST API: blocking, synchronous, one method per endpoint.
+
+Handlers run these in a worker thread (``asyncio.to_thread``) and turn the
+:class:`~envkernels.errors.EnvKernelsError` they raise into HTTP statuses. Every path a request
+names goes through :func:`~envkernels.server.paths.inside_root` first; nothing here runs a
+command a request chose (sync runs uv through the sync engine, with the lock as data).
+The engine modules are imported on first use so the server starts without loading them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from envkernels.errors import NotFoundError, UsageError
+from envkernels.model import Environment
+from envkernels.server import compare, graph
+from envkernels.server.paths import inside_root, relative_to_root
+
+_RELATIVE_HINT = "name a file relative to the directory Jupyter was started in"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """What the extension's traits say, frozen for the worker threads."""
+
+    root_dir: str
+    roots: tuple[str, ...] = ()
+    default_roots: bool = True
+    audit_db: str | None = None
+    audit_api_url: str | None = None
+    audit_timeout: float | None = None
+    license_allow: tuple[str, ...] = ()
+    license_deny: tuple[str, ...] = ()
+    license_fail_on_unknown: bool | None = None
+    licenses: bool = False
+    allow_sync: bool = True
+
+
+class EnvironmentService:
+    """Discovery, check, audit, lock, sync, tree and diff for the environments the server sees."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+
+    # ---- discovery -------------------------------------------------------------------------
+    def environments(self, fresh: bool = False) -> list[Environment]:
+        """Every environment discovery finds under the configured roots.
+
+        Discovery's cache is invalidated by changes on disk; ``fresh`` (the refresh endpoint)
+        scans regardless, for changes the cache cannot see (a registry file edited in place).
+        """
+        from envkernels.discovery import discover
+
+        return discover(roots=list(self.config.roots), default_roots=self.config.default_roots,
+                        use_cache=not fresh)
+
+    def environment(self, env_id: str) -> Environment:
+        """The environment whose ``id`` is ``env_id``; NotFoundError when no discovery produced it."""
+        for env in self.environments():
+            if env.id == env_id:
+                return env
+        raise NotFoundError(
+            f"no environment has the id `{env_id}`",
+            hint="GET envkernels/api/environments lists the ids (POST .../refresh rescans)",
+        )
+
+    def record(self, env: Environment) -> dict[str, Any]:
+        """The SPEC.md record, plus ``project_path``: the project relative to the server root (or null)."""
+        data = env.to_dict()
+        data["project_path"] = relative_to_root(self.config.root_dir, env.project) if env.project else None
+        return data
+
+    def path(self, relative: object, what: str) -> str:
+        """A request's path resolved inside the server root (OutsideRootError/UsageError otherwise)."""
+        return str(inside_root(self.config.root_dir, relative, what=what))
+
+    # ---- check / audit -----------------------------------------------------------------------
+    def check(self, env_id: str, lock: str | None = None, notebook: str | None = None) -> dict[str, Any]:
+        """``check`` of one environment, optionally against a lock and with a notebook's imports."""
+        from envkernels.inspect.check import check_environment
+
+        env = self.environment(env_id)
+        lock_path = self.path(lock, "lock") if lock is not None else None
+        nb_path = self.path(notebook, "notebook") if notebook is not None else None
+        if nb_path is not None and not os.path.isfile(nb_path):
+            raise NotFoundError(f"no notebook at `{notebook}`", hint=_RELATIVE_HINT)
+        if lock_path is not None and not os.path.isfile(lock_path):
+            raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
+        return check_environment(env, lock=lock_path, notebook=nb_path).to_dict()
+
+    def audit(self, env_id: str, licenses: bool | None = None) -> dict[str, Any]:
+        """Known vulnerabilities (and, with ``licenses``, license statuses) of one environment."""
+        from envkernels.audit.policy import AuditConfig
+        from envkernels.audit.run import audit_environment
+
+        env = self.environment(env_id)
+        want_licenses = self.config.licenses if licenses is None else licenses
+        server = AuditConfig(
+            db=self.config.audit_db,
+            api_url=self.config.audit_api_url,
+            timeout=self.config.audit_timeout,
+            allow=self.config.license_allow,
+            deny=self.config.license_deny,
+            fail_on_unknown=self.config.license_fail_on_unknown,
+        )
+        return audit_environment(env, licenses=want_licenses, config=server).to_dict()
+
+    # ---- lock / sync -------------------------------------------------------------------------
+    def lock(self, env_id: str, path: object, *, notebook: object = None,
+             hashes: bool = True) -> dict[str, Any]:
+        """Write a pylock.toml of the environment at ``path`` (relative to the server root)."""
+        from envkernels.lockfiles.writer import lock_environment
+
+        env = self.environment(env_id)
+        output = self.path(path, "path")
+        if os.path.isdir(output):
+            raise UsageError(f"`{path}` is a directory", hint="name the file to write, e.g. `pylock.toml`")
+        nb_path = self.path(notebook, "notebook") if notebook is not None else None
+        result = lock_environment(env, output=output, notebook=nb_path, hashes=hashes).to_dict()
+        result["relative_path"] = relative_to_root(self.config.root_dir, output)
+        return result
+
+    def sync(self, env_id: str, lock: object, *, dry_run: bool) -> dict[str, Any]:
+        """The plan that makes the environment match ``lock``; carried out unless ``dry_run``."""
+        from envkernels.sync.apply import apply_sync
+        from envkernels.sync.plan import plan_sync
+
+        env = self.environment(env_id)
+        lock_path = self.path(lock, "lock")
+        if not os.path.isfile(lock_path):
+            raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
+        plan = plan_sync(lock_path, env)
+        if dry_run:
+            return {"dry_run": True, "plan": plan.to_dict(), "text": plan.text()}
+        result = apply_sync(plan, env, lock_path=lock_path)
+        return {"dry_run": False, **result.to_dict(), "text": result.summary()}
+
+    # ---- pictures: tree and diff ------------------------------------------------------------
+    def tree(self, env_id: str, why: str | None = None) -> dict[str, Any]:
+        """What pulls in what in the environment; with ``why``, the chains that explain that package."""
+        from envkernels.inspect.installed import installed_distributions
+
+        env = self.environment(env_id)
+        doc: dict[str, Any] = {"environment": self.record(env)}
+        doc.update(graph.dependency_tree(installed_distributions(env.prefix), env.python_version))
+        if why is not None:
+            paths = graph.why_paths(doc, why)
+            if paths is None:
+                raise NotFoundError(
+                    f"`{why}` is not installed in `{env.name}`",
+                    hint="GET .../tree without `why` lists the installed packages",
+                )
+            doc["why"] = {"package": why, "paths": paths}
+        return doc
+
+    def diff(self, env_id: str, *, other: str | None = None, lock: str | None = None) -> dict[str, Any]:
+        """The environment side by side with another environment (``other``) or a lockfile (``lock``)."""
+        from envkernels.inspect.installed import installed_distributions
+
+        if (other is None) == (lock is None):
+            raise UsageError(
+                "a diff needs exactly one of `other` (an environment id) or `lock` (a path)",
+                hint="e.g. GET .../diff?other=<id> or .../diff?lock=project/pylock.toml",
+            )
+        env = self.environment(env_id)
+        left = compare.versions_of((d.name, d.version) for d in installed_distributions(env.prefix))
+        left_label = {"type": "environment", "id": env.id, "name": env.name, "prefix": env.prefix}
+        if other is not None:
+            env2 = self.environment(other)
+            right = compare.versions_of((d.name, d.version) for d in installed_distributions(env2.prefix))
+            right_label = {"type": "environment", "id": env2.id, "name": env2.name, "prefix": env2.prefix}
+        else:
+            from envkernels.lockfiles.read import read_lock
+
+            lock_path = self.path(lock, "lock")
+            if not os.path.isfile(lock_path):
+                raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
+            parsed = read_lock(lock_path)
+            right = compare.versions_of((p.name, p.version) for p in parsed.packages)
+            right_label = {"type": "lock", "path": str(lock), "format": parsed.format}
+        return compare.compare(left, right, left_label=left_label, right_label=right_label)

@@ -1,0 +1,187 @@
+"""Carry out a sync plan through uv, with a snapshot before, a restore on failure, and a history line.
+
+Steps, under a per-environment lock (a second sync of the same environment gets ConflictError):
+1. write a snapshot (a pylock of what is installed now) into the environment's history directory;
+2. mark the sync pending (a killed sync leaves the mark and the snapshot's path behind);
+3. run ``uv pip sync`` against the environment's interpreter (hash-checked when the lock has hashes);
+4. on failure, sync the environment back to the snapshot and say so (SyncFailedError);
+5. append a line to the environment's history and clear the mark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envkernels._subprocess import run
+from envkernels.discovery.layout import normalize_name
+from envkernels.errors import BadInputError, CommandError, EnvKernelsError
+from envkernels.inspect.installed import installed_distributions
+from envkernels.lockfiles.atomic import file_lock
+from envkernels.lockfiles.read import read_lock
+from envkernels.model import Environment
+from envkernels.sync import history
+from envkernels.sync.plan import SyncPlan, plan_sync
+from envkernels.sync.uvcall import build_invocation
+
+Progress = Callable[[str, int, int], None]
+UV_TIMEOUT = 3600.0
+
+
+class SyncFailedError(CommandError):
+    """uv failed; ``restored`` says whether the snapshot was put back, ``snapshot`` where it is."""
+
+    def __init__(self, cause: CommandError, snapshot: str, restored: bool, target: str) -> None:
+        how = (
+            f"the environment was restored from the snapshot `{snapshot}`"
+            if restored
+            else "restoring the snapshot failed too; the environment may be half-synced"
+        )
+        hint = None if restored else f"`envkernels sync {snapshot} --target {target} --yes`"
+        super().__init__(cause.argv, cause.returncode, cause.stderr, hint=hint or cause.hint)
+        self.message = f"{self.message}; {how}"
+        self.snapshot = snapshot
+        self.restored = restored
+
+
+@dataclass
+class SyncResult:
+    """What an applied sync did."""
+
+    plan: SyncPlan
+    applied: bool
+    snapshot: str | None = None
+    history: str | None = None
+    restart_needed: list[str] = field(default_factory=list)
+    changed_modules: list[str] = field(default_factory=list)
+    argv: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape (CLI ``--json``, REST)."""
+        return {
+            "plan": self.plan.to_dict(),
+            "applied": self.applied,
+            "snapshot": self.snapshot,
+            "history": self.history,
+            "restart_needed": self.restart_needed,
+            "changed_modules": self.changed_modules,
+            "seconds": round(self.seconds, 3),
+            "warnings": self.warnings,
+        }
+
+    def summary(self) -> str:
+        """One line: what changed, and how to undo it."""
+        if not self.applied:
+            return f"nothing to do: `{self.plan.prefix}` already matches `{self.plan.lock_path}`"
+        n = len(self.plan.changes)
+        line = f"synced `{self.plan.prefix}` to `{self.plan.lock_path}` ({n} changes)"
+        if self.snapshot:
+            line += f"; undo with `envkernels sync {self.snapshot} --target {self.plan.prefix} --yes`"
+        return line
+
+
+def _sha256(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _uv(plan: SyncPlan, env: Environment, progress: Progress | None) -> list[str]:
+    assert plan.lock is not None and env.python
+    inv = build_invocation(plan.lock, plan.packages, env.python)
+    if progress:
+        progress(f"uv pip sync ({len(plan.changes)} changes)", 0, 1)
+    try:
+        run(
+            inv.argv,
+            env={"VIRTUAL_ENV": "", "UV_NO_PROGRESS": "1"},
+            timeout=UV_TIMEOUT,
+            hint="see uv's message above; the lock may be wrong for this environment",
+        )
+    finally:
+        inv.cleanup()
+    if progress:
+        progress("uv pip sync done", 1, 1)
+    return inv.argv
+
+
+def restore_snapshot(snapshot: str, env: Environment) -> None:
+    """Put ``env`` back to the state ``snapshot`` records (no lock taken: the caller holds it)."""
+    plan = plan_sync(read_lock(snapshot), env)
+    if not plan.is_empty:
+        _uv(plan, env, None)
+
+
+def apply_sync(
+    plan: SyncPlan, env: Environment, *, lock_path: str | None = None, progress: Progress | None = None
+) -> SyncResult:
+    """Carry out ``plan`` on ``env`` (see the module docstring for the steps)."""
+    if not env.python:
+        raise BadInputError(f"the environment `{env.prefix}` has no interpreter", hint=env.hint)
+    lock_path = lock_path or plan.lock_path
+    if plan.lock is None:
+        plan = plan_sync(lock_path, env)
+    warnings: list[str] = []
+    with file_lock(env.prefix, wait=False, what="sync"):
+        left = history.pending(env)
+        if left:
+            warnings.append(
+                f"a sync started {left.get('started')} was interrupted; its snapshot is "
+                f"`{left.get('snapshot')}`"
+            )
+        # Recompute under the lock: another process may have changed the environment meanwhile.
+        plan = plan_sync(plan.lock or lock_path, env)
+        if plan.is_empty:
+            return SyncResult(plan=plan, applied=False, warnings=warnings)
+        before = {normalize_name(d.name): d for d in installed_distributions(env.prefix)}
+        started = time.monotonic()
+        if progress:
+            progress("writing a snapshot of the environment", 0, 1)
+        snapshot = history.write_snapshot(env)
+        history.mark_pending(env, {"started": history.utc_stamp(), "snapshot": snapshot, "lock": lock_path})
+        record: dict[str, Any] = {
+            "lock": str(Path(lock_path).resolve()),
+            "lock_sha256": _sha256(lock_path),
+            "snapshot": snapshot,
+            "plan": plan.to_dict(),
+        }
+        try:
+            argv = _uv(plan, env, progress)
+        except CommandError as exc:
+            restored = True
+            try:
+                restore_snapshot(snapshot, env)
+            except EnvKernelsError:
+                restored = False
+            history.append_history(
+                env, {**record, "result": "failed-restored" if restored else "failed", "error": exc.message}
+            )
+            if restored:
+                history.clear_pending(env)
+            raise SyncFailedError(exc, snapshot, restored, env.prefix) from exc
+        hist = history.append_history(env, {**record, "result": "applied"})
+        history.clear_pending(env)
+    changed = [c for c in plan.changes if c.old is not None]
+    modules = sorted({m for c in changed for m in before.get(normalize_name(c.name), _NoDist).top_level})
+    return SyncResult(
+        plan=plan,
+        applied=True,
+        snapshot=snapshot,
+        history=hist,
+        restart_needed=[c.name for c in changed],
+        changed_modules=modules,
+        argv=argv,
+        seconds=time.monotonic() - started,
+        warnings=warnings,
+    )
+
+
+class _NoDist:
+    top_level: tuple[str, ...] = ()

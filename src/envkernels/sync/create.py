@@ -1,0 +1,99 @@
+"""``sync NB.ipynb --create``: a fresh environment beside a notebook, built from the lock it carries.
+
+The environment goes to ``<notebook dir>/<notebook stem>.venv`` (one per notebook, so a project's
+own ``.venv`` is never touched), made with ``uv venv`` for the Python version the lock names,
+synced from the lock, and offered as a kernel (its kernelspec installed through
+:func:`envkernels.kernels.installed.install_kernelspec`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from envkernels._subprocess import run
+from envkernels.discovery.probe import environment_from_prefix
+from envkernels.errors import BadInputError, EnvKernelsError
+from envkernels.lockfiles.model import Lock
+from envkernels.lockfiles.read import read_lock
+from envkernels.model import Environment
+from envkernels.sync.apply import Progress, SyncResult, apply_sync
+from envkernels.sync.plan import plan_sync
+from envkernels.uvbin import uv_binary
+
+
+@dataclass
+class CreateResult:
+    """The environment made, the sync into it, and the kernelspec (or why there is none)."""
+
+    environment: Environment
+    sync: SyncResult
+    kernelspec: str | None
+    kernel_note: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape."""
+        return {
+            "environment": self.environment.to_dict(),
+            "sync": self.sync.to_dict(),
+            "kernelspec": self.kernelspec,
+            "kernel_note": self.kernel_note,
+        }
+
+
+def default_prefix(lock_path: str) -> Path:
+    """``<dir>/<stem>.venv`` beside the notebook (or lockfile)."""
+    p = Path(lock_path).resolve()
+    stem = p.stem if p.suffix == ".ipynb" else p.parent.name
+    return p.parent / f"{stem}.venv"
+
+
+def python_request(lock: Lock) -> str | None:
+    """The Python version to create the environment with, from the lock's ``requires-python``."""
+    spec = lock.requires_python or ""
+    if spec.startswith("==") and spec.endswith(".*"):
+        return spec[2:-2]
+    return None
+
+
+def create_from_lock(
+    lock_path: str,
+    target: str | None = None,
+    *,
+    progress: Progress | None = None,
+    install_kernel: bool = True,
+) -> CreateResult:
+    """Create an environment from ``lock_path`` (a notebook or any lock) and sync it."""
+    lock = read_lock(lock_path)
+    prefix = Path(target).resolve() if target else default_prefix(lock_path)
+    if prefix.exists() and not (prefix / "pyvenv.cfg").is_file():
+        raise BadInputError(
+            f"`{prefix}` exists and is not a virtual environment",
+            hint="move it away, or pass `--target` with another path",
+        )
+    if not prefix.exists():
+        argv = [uv_binary(), "venv", str(prefix), "--quiet"]
+        version = python_request(lock)
+        if version:
+            argv += ["--python", version]
+        if progress:
+            progress(f"creating `{prefix}`", 0, 1)
+        run(
+            argv,
+            env={"VIRTUAL_ENV": ""},
+            hint=f"uv could not create the environment (Python {version or 'any'})",
+        )
+    env = environment_from_prefix(prefix)
+    result = apply_sync(plan_sync(lock, env), env, lock_path=lock_path, progress=progress)
+    env = environment_from_prefix(prefix)
+    kernelspec = note = None
+    if install_kernel:
+        try:
+            from envkernels.kernels.installed import install_kernelspec
+
+            kernelspec = install_kernelspec(env)
+        except ImportError:
+            note = "kernelspec not installed: envkernels' kernel support is not available"
+        except EnvKernelsError as exc:
+            note = f"kernelspec not installed: {exc.message}"
+    return CreateResult(environment=env, sync=result, kernelspec=kernelspec, kernel_note=note)

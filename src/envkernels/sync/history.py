@@ -1,0 +1,128 @@
+"""An environment's sync history: snapshots of what was installed, and one JSON line per applied sync.
+
+Where: ``<prefix>/.envkernels/`` when the environment's prefix is writable (the record travels
+and disappears with the environment), else ``<cache>/envs/<hash8-of-prefix>/`` (a system Python).
+Inside: ``snapshots/pylock.snapshot-<UTC time>.toml``, ``history.jsonl``, and ``pending.json``
+while a sync runs (left behind when one is killed, so the next run says how to restore).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import getpass
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from envkernels.discovery.layout import prefix_hash
+from envkernels.lockfiles.atomic import atomic_write_text, cache_dir
+from envkernels.model import Environment
+
+HISTORY_FILE = "history.jsonl"
+PENDING_FILE = "pending.json"
+
+
+def history_dir(env: Environment, *, create: bool = True) -> Path:
+    """The environment's history directory (see the module docstring for where)."""
+    inside = Path(env.prefix) / ".envkernels"
+    if inside.is_dir() and os.access(inside, os.W_OK):
+        return inside
+    if os.access(env.prefix, os.W_OK) and not inside.exists():
+        if create:
+            inside.mkdir(exist_ok=True)
+        return inside
+    outside = cache_dir() / "envs" / prefix_hash(env.prefix)
+    if create:
+        outside.mkdir(parents=True, exist_ok=True)
+    return outside
+
+
+def utc_stamp() -> str:
+    """A sortable UTC timestamp for file names (``20261122T001700.123456Z``)."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def snapshot_path(env: Environment) -> Path:
+    """A fresh snapshot file name (a valid PEP 751 name, so uv reads it as a pylock)."""
+    d = history_dir(env) / "snapshots"
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"pylock.snapshot-{utc_stamp()}.toml"
+
+
+def write_snapshot(env: Environment) -> str:
+    """Write a pylock of what ``env`` has installed now (versions pinned, no index asked); its path.
+
+    Versions are enough to restore exactly: ``envkernels sync <snapshot> --target <env> --yes``
+    pins every distribution to the version it had (local and VCS installs by their source).
+    """
+    from envkernels.lockfiles.writer import lock_environment
+
+    path = snapshot_path(env)
+    lock_environment(env, output=str(path), hashes=False, check_project_lock=False)
+    return str(path)
+
+
+def who() -> str:
+    """``user@host`` of whoever runs the sync."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def append_history(env: Environment, record: dict[str, Any]) -> str:
+    """Append one JSON line (``when`` and ``who`` added) to the environment's history; its path.
+
+    One ``write`` of a line shorter than the pipe buffer under O_APPEND: concurrent appends interleave
+    whole lines, never torn ones.
+    """
+    path = history_dir(env) / HISTORY_FILE
+    line = json.dumps(
+        {"when": _dt.datetime.now(_dt.timezone.utc).isoformat(), "who": who(), **record}, ensure_ascii=False
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+    return str(path)
+
+
+def read_history(env: Environment) -> list[dict[str, Any]]:
+    """Every history record of the environment, oldest first (unreadable lines skipped)."""
+    path = history_dir(env, create=False) / HISTORY_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
+def mark_pending(env: Environment, data: dict[str, Any]) -> None:
+    """Record that a sync is running (removed when it ends; a killed one leaves it)."""
+    atomic_write_text(history_dir(env) / PENDING_FILE, json.dumps(data, indent=1), backup=False)
+
+
+def clear_pending(env: Environment) -> None:
+    """Forget the running-sync record."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(history_dir(env) / PENDING_FILE)
+
+
+def pending(env: Environment) -> dict[str, Any] | None:
+    """The record a killed sync left behind, or None."""
+    try:
+        text = (history_dir(env, create=False) / PENDING_FILE).read_text(encoding="utf-8")
+        return json.loads(text)
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,225 @@
+"""The HTML and text renderings of findings, audits, environments, locks and plans (pure functions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from envkernels import render
+
+ENV = {
+    "id": "venv-x-1",
+    "name": "x",
+    "kind": "venv",
+    "prefix": "/e/x",
+    "python": "/e/x/bin/python",
+    "python_version": "3.11.7",
+}
+
+
+def _finding(
+    severity: str,
+    code: str = "broken-requirement",
+    package: str | None = "requests",
+    message: str = "requests 2.32.3 requires idna<4,>=2.5, which is not installed",
+    hint: str | None = "`uv pip install --python /e/x/bin/python 'idna<4,>=2.5'`",
+) -> dict:
+    return {"code": code, "severity": severity, "package": package, "message": message, "hint": hint}
+
+
+def test_findings_table_colours_severities_and_makes_the_fix_copyable() -> None:
+    html = render.report_html({"environment": ENV, "findings": [_finding("warning"), _finding("error")]})
+    assert render.SEVERITY_COLOURS["error"] in html and render.SEVERITY_COLOURS["warning"] in html
+    assert (
+        '<code class="fix">uv pip install --python /e/x/bin/python &#x27;idna&lt;4,&gt;=2.5&#x27;</code>'
+        in html
+    )
+    # most severe first
+    assert html.index(">error<") < html.index(">warning<")
+    assert "1 error, 1 warning" in html
+
+
+def test_values_from_outside_are_escaped_in_html() -> None:
+    evil = _finding("error", package="<img src=x onerror=alert(1)>", message="<script>alert(1)</script>")
+    vuln = {
+        "package": "<b>p</b>",
+        "version": "1",
+        "id": 'GHSA-"x',
+        "aliases": ["CVE-1<2"],
+        "summary": "<script>",
+        "fixed_in": ["2"],
+        "source": "osv",
+    }
+    html = render.report_html({"environment": ENV, "findings": [evil], "vulnerabilities": [vuln]})
+    assert "<script>" not in html and "<img" not in html and "<b>p</b>" not in html
+    assert "&lt;script&gt;" in html
+    assert 'href="https://osv.dev/vulnerability/GHSA-%22x"' in html
+
+
+def test_audit_links_advisories_to_osv_and_names_the_fix() -> None:
+    vuln = {
+        "package": "requests",
+        "version": "2.19.0",
+        "id": "GHSA-x84v-xcm2-53pg",
+        "aliases": ["CVE-2018-18074", "PYSEC-2018-28"],
+        "summary": "Insufficiently protected credentials",
+        "fixed_in": ["2.20.0"],
+        "source": "osv-local",
+    }
+    other = dict(vuln, id="PYSEC-2023-74", aliases=[], fixed_in=["2.31.0"])
+    engine_hint = "`uv lock --upgrade-package requests` (to >= 2.20.0 in `uv.lock`), then `uv sync`"
+    finding = _finding(
+        "error", code="vulnerability", message="requests 2.19.0: GHSA-x84v-xcm2-53pg (...)", hint=engine_hint
+    )
+    data = {"environment": ENV, "findings": [finding], "vulnerabilities": [vuln, other]}
+    html, text = render.render("report", data, title="Environment audit")
+    assert 'href="https://osv.dev/vulnerability/GHSA-x84v-xcm2-53pg"' in html
+    assert 'href="https://osv.dev/vulnerability/CVE-2018-18074"' in html
+    # the engine's own hint where it gave one, else the install line of the smallest fixed version
+    assert '<code class="fix">uv lock --upgrade-package requests</code>' in html
+    assert "uv pip install --python /e/x/bin/python &#x27;requests&gt;=2.31.0&#x27;" in html
+    assert html.count("GHSA-x84v-xcm2-53pg</a>") == 1  # listed once, in the vulnerabilities table
+    assert text.startswith("Environment audit: 1 error")
+    assert "https://osv.dev/vulnerability/GHSA-x84v-xcm2-53pg" in text
+    assert "fix: uv lock --upgrade-package requests (to >= 2.20.0 in uv.lock), then uv sync" in text
+    assert "fix: uv pip install --python /e/x/bin/python 'requests>=2.31.0'" in text
+    assert "error[vulnerability]" not in text
+
+
+def test_vulnerability_without_fixed_version_has_no_fix_line() -> None:
+    vuln = {"package": "p", "version": "1", "id": "OSV-1", "aliases": [], "summary": "s", "fixed_in": []}
+    assert render.vulnerability_fix(vuln, "/py") is None
+    assert "no fix yet" in render.vulnerabilities_text([vuln])
+
+
+def test_license_table_puts_denied_and_unknown_first_and_folds_the_allowed() -> None:
+    licenses = [
+        {"package": "zlib-ok", "version": "1", "license": "MIT", "status": "allowed"},
+        {"package": "mystery", "version": "2", "license": None, "status": "unknown"},
+        {"package": "gpl-thing", "version": "1", "license": "GPL-3.0-only", "status": "denied"},
+    ]
+    html, text = render.render(
+        "report",
+        {"environment": ENV, "findings": [], "vulnerabilities": [], "licenses": licenses},
+        title="Environment audit",
+    )
+    assert (
+        html.index("gpl-thing") < html.index("mystery") < html.index("<details><summary>1 allowed</summary>")
+    )
+    assert html.index("<details>") < html.index("zlib-ok")
+    lines = text.splitlines()[-4:]
+    assert lines[0].split() == ["package", "version", "license", "status"]
+    assert [ln.split()[0] for ln in lines[1:]] == ["gpl-thing", "mystery", "zlib-ok"]
+
+
+def test_backticked_names_in_messages_become_code() -> None:
+    html = render.findings_html([_finding("error", message="requires `urllib3<3`, but 1.24.1 is installed")])
+    assert "requires <code>urllib3&lt;3</code>, but" in html
+    odd = render.findings_html([_finding("error", message="a stray ` backtick")])
+    assert "a stray ` backtick" in odd
+
+
+def test_text_report_reads_without_colour() -> None:
+    text = render.report_text({"environment": ENV, "findings": [_finding("warning")]})
+    assert "\x1b[" not in text
+    assert "warning[broken-requirement] requests: requests 2.32.3 requires idna" in text
+    assert "    fix: uv pip install --python /e/x/bin/python 'idna<4,>=2.5'" in text
+
+
+def test_report_without_findings_says_so() -> None:
+    html, text = render.render("report", {"environment": ENV, "findings": []})
+    assert "no findings" in html and text.startswith("Environment check: no findings")
+
+
+def test_environments_mark_the_kernels_own_and_show_broken_ones_with_hint() -> None:
+    other = dict(
+        ENV,
+        name="old",
+        prefix="/e/old",
+        status="broken",
+        problem="the interpreter is gone",
+        hint="`uv venv --clear /e/old`",
+    )
+    data = {"environments": [dict(ENV, status="ok"), other], "current": "/e/x"}
+    html, text = render.render("environments", data)
+    assert "this kernel" in html and "the interpreter is gone" in html
+    assert '<code class="fix">uv venv --clear /e/old</code>' in html
+    lines = text.splitlines()
+    assert lines[1].startswith("*  x") and lines[2].startswith("   old")
+    assert "broken: the interpreter is gone" in lines[2]
+
+
+def test_lock_result_lists_what_the_lock_cannot_give_back() -> None:
+    data = {
+        "path": "/p/pylock.toml",
+        "notebook": None,
+        "text": "lock-version = '1.0'",
+        "packages": 3,
+        "missing": [{"name": "six", "version": "1.16.0", "reason": "--no-hashes: the index was not asked"}],
+        "not_reproducible": [{"name": "mypkg", "version": "0.1", "reason": "editable install of /src"}],
+        "project_lock": "/p/uv.lock",
+        "project_lock_agrees": False,
+        "project_lock_differences": ["six is locked at 1.17.0, installed 1.16.0"],
+        "backup": "/p/pylock.toml.bak",
+        "index": "https://pypi.org/simple",
+        "warnings": [],
+        "summary": "locked 3 packages (2 with hashes) into `/p/pylock.toml`",
+        "environment": ENV,
+    }
+    html, text = render.render("lock", data)
+    assert "/p/pylock.toml" in html and "does NOT agree" in html
+    assert "six 1.16.0: --no-hashes: the index was not asked" in html
+    assert "mypkg 0.1: editable install of /src" in text
+    assert "lock-version" not in html  # the lock text itself is not dumped into the output
+    assert text.startswith("locked 3 packages")
+
+
+def test_plan_lists_changes_and_says_how_to_apply() -> None:
+    data = {
+        "lock": "/p/pylock.toml",
+        "format": "pylock",
+        "prefix": "/e/x",
+        "environment": ENV,
+        "install": [],
+        "upgrade": [],
+        "reinstall": [],
+        "downgrade": [{"name": "six", "from": "1.17.0", "to": "1.16.0"}],
+        "remove": [{"name": "idna", "from": "3.7", "to": None}],
+        "unchanged": 4,
+        "is_empty": False,
+        "warnings": ["lock made on another machine"],
+    }
+    html, text = render.render("plan", data)
+    assert "%envsync /p/pylock.toml --apply" in html and "downgrade" in html
+    assert "2 change(s), 4 unchanged" in text
+    assert "downgrade  six      1.17.0     1.16.0" in text and "remove     idna     3.7" in text
+    assert "warning: lock made on another machine" in text
+    empty = {"lock": "/p/pylock.toml", "install": [], "remove": [], "is_empty": True, "unchanged": 6}
+    empty_html, empty_text = render.render("plan", empty)
+    assert "In sync" in empty_html and empty_text.startswith("In sync with /p/pylock.toml")
+
+
+def test_applied_sync_says_what_changed_and_how_to_undo() -> None:
+    plan = {
+        "lock": "/p/pylock.toml",
+        "prefix": "/e/x",
+        "upgrade": [{"name": "six", "from": "1.16.0", "to": "1.17.0"}],
+        "warnings": [],
+    }
+    data = {
+        "plan": plan,
+        "applied": True,
+        "snapshot": "/s/snap.toml",
+        "changed_modules": ["six"],
+        "warnings": [],
+    }
+    html, text = render.render("sync", data)
+    assert text.startswith("Synced to /p/pylock.toml: 1 change(s)")
+    assert "undo with: envkernels sync /s/snap.toml --target /e/x --yes" in text
+    assert '<code class="fix">envkernels sync /s/snap.toml --target /e/x --yes</code>' in html
+    nothing = render.plan_text({"plan": dict(plan, upgrade=[]), "applied": False}, applied=True)
+    assert nothing.startswith("In sync with /p/pylock.toml")
+
+
+def test_unknown_kind_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown result kind"):
+        render.render("nonsense", {})
