@@ -217,8 +217,9 @@ def time_kernel_starts(prefix: Path, trials: int) -> dict[str, Any]:
     (plain_dir / "kernel.json").write_text(
         json.dumps(
             {
-                "argv": [
+                "argv": [  # what `ipykernel install` writes
                     str(prefix / "bin" / "python"),
+                    "-Xfrozen_modules=off",
                     "-m",
                     "ipykernel_launcher",
                     "-f",
@@ -241,7 +242,7 @@ def time_kernel_starts(prefix: Path, trials: int) -> dict[str, Any]:
     (launcher_dir / "kernel.json").write_text(
         json.dumps(
             {
-                "argv": [str(prefix / "bin" / "python"), str(bare_launcher), "-f", "{connection_file}"],
+                "argv": [*full.argv[:-3], str(bare_launcher), "-f", "{connection_file}"],
                 "env": full.env,
                 "display_name": "launcher only",
                 "language": "python",

@@ -6,12 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+
 from envfactory import UV_CACHE_DIR, make_venv
 
 # Variables through which a tool's environments could leak in from the machine running the tests.
 _TOOL_VARS = (
     "VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_ENVS_PATH", "CONDARC", "MAMBA_ROOT_PREFIX", "WORKON_HOME",
-    "PYENV_ROOT", "POETRY_VIRTUALENVS_PATH", "POETRY_CONFIG_DIR", "POETRY_CACHE_DIR", "PIPENV_VENV_IN_PROJECT",
+    "PYENV_ROOT", "POETRY_VIRTUALENVS_PATH", "POETRY_CONFIG_DIR", "POETRY_CACHE_DIR",
+    "PIPENV_VENV_IN_PROJECT",
     "UV_PROJECT_ENVIRONMENT", "HATCH_DATA_DIR", "PDM_HOME", "PIXI_HOME", "JUPYTER_PATH", "JUPYTER_DATA_DIR",
     "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
     "ENVKERNELS_CACHE_DIR",

@@ -14,6 +14,7 @@ import { api, EnvKernelsApiError, IEnvironment, IReport } from './api';
 import { h } from './dom';
 import { badgeOf, EnvironmentsModel } from './model';
 import { CommandIDs, EnvironmentsPanel } from './panel';
+import { NotebookLockLink } from './notebooklock';
 import { KernelEnvStatus } from './status';
 import { DiffView, ReportView, TreeView } from './views';
 
@@ -259,6 +260,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (palette) {
       palette.addItem({ command: CommandIDs.refresh, category: 'envkernels' });
     }
+    // `%envlock --notebook` sends its lock over a comm into the open notebook (notebooklock.ts).
+    const isEnvKernel = async (name: string): Promise<boolean> => {
+      await serviceManager.kernelspecs.ready;
+      const spec = serviceManager.kernelspecs.specs?.kernelspecs[name];
+      return !!spec?.metadata?.envkernels || name.startsWith('envk-');
+    };
+    tracker.forEach(panel => new NotebookLockLink(panel, isEnvKernel));
+    tracker.widgetAdded.connect((_, panel) => new NotebookLockLink(panel, isEnvKernel));
     void model.load();
   }
 };

@@ -41,13 +41,26 @@ export class KernelEnvStatus extends Widget {
   private _onCurrent(): void {
     if (this._panel) {
       this._panel.sessionContext.kernelChanged.disconnect(this._update, this);
+      this._panel.context.saveState.disconnect(this._onSave, this);
+      this._panel.context.pathChanged.disconnect(this._update, this);
     }
     this._panel = this._tracker.currentWidget;
     if (this._panel) {
       this._panel.sessionContext.kernelChanged.connect(this._update, this);
+      // the check reads the notebook from disk: a save may add or remove findings
+      this._panel.context.saveState.connect(this._onSave, this);
+      // a first save renames (Untitled.ipynb -> the chosen name) after the save completed: the
+      // check of the old path would fail, so check again under the new one
+      this._panel.context.pathChanged.connect(this._update, this);
       void this._panel.sessionContext.ready.then(() => this._update());
     }
     this._update();
+  }
+
+  private _onSave(_: unknown, state: string): void {
+    if (state === 'completed') {
+      this._update();
+    }
   }
 
   private _update(): void {

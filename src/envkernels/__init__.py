@@ -27,7 +27,7 @@ def __getattr__(name: str) -> Any:
 __all__ = ["Environment", "Finding", "Report", "__version__", "discover"]
 
 
-def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
+def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext envkernels``: register the magics in this IPython."""
     from envkernels.magics import load_ipython_extension as _load
 

@@ -260,15 +260,18 @@ class Worker:
     def _lock(self, args: dict[str, Any], facts: dict[str, Any], progress: Progress) -> dict[str, Any]:
         env = self._environment(facts)
         lock_environment = _engine("envkernels.lockfiles.writer", "lock_environment", "lock")
-        notebook = facts.get("notebook") if args.get("notebook") else None
-        if args.get("notebook") and not notebook:
+        # `frontend_notebook`: the notebook is open in JupyterLab and the kernel hands the lock to
+        # the frontend (a comm), which puts it into the open model; the file on disk is not touched.
+        frontend = args.get("frontend_notebook") or None
+        notebook = facts.get("notebook") if args.get("notebook") and not frontend else None
+        if args.get("notebook") and not notebook and not frontend:
             raise UsageError(
                 "this kernel does not know which notebook it runs",
                 "`envkernels lock --notebook NB.ipynb` in a terminal",
             )
         output = _resolve(args.get("output"), facts.get("cwd"))
         if output is None and notebook is None:
-            output = _resolve("pylock.toml", facts.get("cwd"))
+            output = "-" if frontend else _resolve("pylock.toml", facts.get("cwd"))
         progress(f"locking {env.name} ({env.prefix}) ...")
         kwargs: dict[str, Any] = {}
         if "progress" in inspect.signature(lock_environment).parameters:
@@ -281,7 +284,14 @@ class Worker:
             index_url=args.get("index_url") or None,
             **kwargs,
         )
+        if frontend:
+            environment_summary = _engine("envkernels.lockfiles.writer", "environment_summary", "lock")
+            result.notebook = str(frontend)  # where the lock goes (once the user saves)
         data = dict(result.to_dict())
+        if frontend:
+            data["notebook_via"] = "frontend"
+            # The same `metadata.envkernels.environment` record a write to the file would store.
+            data["notebook_environment"] = environment_summary(env, result.packages)
         summary = getattr(result, "summary", None)
         if callable(summary):
             data["summary"] = summary()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -116,3 +117,15 @@ def test_cleanup_of_a_missing_root_is_a_usage_error(
 ) -> None:
     assert main(["cleanup", "--root", str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_cleanup_table_shows_sizes_and_says_how_to_delete(
+    cluttered: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cleanup", "--root", str(cluttered)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].split() == ["SIZE", "REASON", "PATH", "DETAIL"]
+    assert len(lines) == 4 and all(re.match(r"\d+(\.\d)? (B|kB|MB|GB) ", line) for line in lines[1:])
+    assert "nothing deleted (dry run)" in captured.err
+    assert "hint: `envkernels cleanup --apply`" in captured.err

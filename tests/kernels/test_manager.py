@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from kernelhelpers import env_at
 from envfactory import make_venv
 from envkernels.kernels.coexist import adopt_kernel_spec_manager
 from envkernels.kernels.manager import EnvKernelSpecManager
+from envkernels.kernels.paths import launcher_script
 
 
 def manager(root: Path, **traits: Any) -> EnvKernelSpecManager:
@@ -52,6 +55,28 @@ def test_env_with_its_own_kernelspec_appears_once_under_its_own_name(khome: Path
     assert specs["myown"]["spec"]["metadata"]["envkernels"]["id"] == env_at(kroot / "withipk").id
     # The envk- name stays resolvable (a notebook saved with it still opens).
     assert ksm.get_kernel_spec(ours).argv[0] == str(python)
+    # A stock ipykernel spec is started the envkernels way, under its own name and display name.
+    launched = ksm.get_kernel_spec("myown")
+    assert launched.argv[0] == str(python) and launched.argv[-3] == str(launcher_script())
+    assert launched.display_name == "My Own"
+    assert launched.env["ENVKERNELS_ENV_ID"] == env_at(kroot / "withipk").id
+
+
+def test_a_customised_native_kernelspec_is_listed_once_but_launched_as_written(
+    khome: Path, kroot: Path
+) -> None:
+    python = kroot / "bare" / "bin" / "python"
+    spec_dir = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "custom"
+    spec_dir.mkdir(parents=True)
+    argv = [str(python), "-X", "dev", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec_dir / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "Custom", "language": "python", "env": {"FOO": "1"}})
+    )
+    ksm = manager(kroot)
+    specs = ksm.get_all_specs()
+    assert "custom" in specs and env_at(kroot / "bare").kernel_name not in specs
+    assert specs["custom"]["spec"]["metadata"]["envkernels"]["prefix"] == str(kroot / "bare")
+    assert ksm.get_kernel_spec("custom").argv == argv
 
 
 def test_python3_stays_resolvable(khome: Path, kroot: Path) -> None:

@@ -56,7 +56,18 @@ def test_display_name_format_is_configurable_and_falls_back_on_a_bad_format() ->
 def test_spec_starts_the_env_interpreter_directly_on_the_launcher_and_carries_the_record() -> None:
     env = record()
     spec = build_spec(env, activation_for(env), SETTINGS)
-    assert spec["argv"] == ["/p/.venv/bin/python", "/x/launch.py", "-f", "{connection_file}"]
+    assert spec["argv"] == [
+        "/p/.venv/bin/python",
+        "-Xfrozen_modules=off",
+        "/x/launch.py",
+        "-f",
+        "{connection_file}",
+    ]
+    old = record(python_version="3.10.14")  # -X frozen_modules exists from 3.11 on
+    assert build_spec(old, activation_for(old), SETTINGS)["argv"][:2] == [
+        "/p/.venv/bin/python",
+        "/x/launch.py",
+    ]
     assert spec["interrupt_mode"] == "signal"
     assert spec["metadata"]["envkernels"] == env.to_dict()
     assert spec["metadata"]["kernel_provisioner"]["provisioner_name"] == "envkernels-provisioner"

@@ -71,10 +71,23 @@ def test_kernel_starts_from_the_launcher_runs_a_cell_and_the_status_item_names_i
     status.wait_for()
     assert "demo-proj" in status.inner_text()
     screenshot(page, "notebook-kernel-status")
+    assert status.locator(".jp-EnvKernels-badge").count() == 0  # nothing to report yet
+
+    # an import of something the environment lacks, saved: the item re-checks and shows drift
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("import idna")
+    expect(editor).to_contain_text("import idna")
+    page.keyboard.press("Control+s")
+    rename = page.locator('.jp-Dialog input[type="text"]')  # JupyterLab asks for a name on the first save
+    rename.fill("analysis.ipynb")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    status.locator(".jp-EnvKernels-badge-drift").wait_for()
     # clicking the item opens the details of the environment (its check, for this notebook)
     status.click()
     details = page.locator(".jp-EnvKernels-report", has_text="Details of demo-proj")
-    details.wait_for()
+    expect(details.locator(".jp-EnvKernels-findings")).to_contain_text("idna")
     screenshot(page, "status-details")
 
 

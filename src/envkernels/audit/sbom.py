@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envkernels import __version__
-from envkernels.audit.cachedir import write_atomic
 from envkernels.audit.matching import Vulnerability
+from envkernels.cachedir import write_atomic
 from envkernels.discovery.layout import normalize_name
 from envkernels.errors import BadInputError
 from envkernels.model import Environment

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 
@@ -38,8 +38,6 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"envkernels {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS if only is None else (only,):
-        if importlib.util.find_spec(f"envkernels.cli.cmd_{name}") is None:  # TODO(integration): remove
-            continue
         module = importlib.import_module(f"envkernels.cli.cmd_{name}")
         module.register(sub)
     return parser
@@ -64,3 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # A file the user named cannot be read or written: say which, never a traceback.
+        where = f" `{exc.filename}`" if exc.filename else ""
+        print_error(f"{exc.strerror or exc}{where}", "check the path and its permissions")
+        return 2
+    except Exception as exc:
+        if os.environ.get("ENVKERNELS_DEBUG"):
+            raise
+        print_error(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "a bug in envkernels: run again with `ENVKERNELS_DEBUG=1` for the traceback and report it",
+        )
+        return 2

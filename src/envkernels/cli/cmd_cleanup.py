@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     if args.apply:
         print(f"deleted {len(deleted)} of {len(leftovers)} ({total})", file=sys.stderr)
     else:
-        print(f"{len(leftovers)} leftovers, {total}; nothing deleted (dry run)", file=sys.stderr)
+        count = f"{len(leftovers)} leftover{'s' if len(leftovers) != 1 else ''}"
+        print(f"{count}, {total}; nothing deleted (dry run)", file=sys.stderr)
         print(
             "hint: `envkernels cleanup --apply` (with the same --root options) deletes them", file=sys.stderr
         )

@@ -12,6 +12,8 @@ import re
 import sys
 from pathlib import Path
 
+from envkernels.discovery.facts import parse_pyvenv_cfg, read_facts
+
 _LIB_PY = re.compile(r"^python(\d+)\.(\d+)(t?)$")
 _SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
 
@@ -30,12 +32,7 @@ def read_pyvenv_cfg(prefix: Path) -> dict[str, str] | None:
         text = (prefix / "pyvenv.cfg").read_bytes().decode("utf-8", "replace")
     except OSError:
         return None
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            values[key.strip().lower()] = value.strip()
-    return values
+    return parse_pyvenv_cfg(text)
 
 
 def lib_python_dirs(prefix: Path) -> list[tuple[int, int, bool, Path]]:
@@ -106,7 +103,6 @@ def version_from_layout(prefix: Path) -> tuple[str | None, bool]:
 
     The same reading discovery does (:func:`envkernels.discovery.facts.read_facts`).
     """
-    from envkernels.discovery.facts import read_facts
 
     real = os.path.realpath(prefix)
     try:

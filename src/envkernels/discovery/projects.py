@@ -111,7 +111,7 @@ def project_environment(project: str, environ: Mapping[str, str] | None = None) 
     # Environments the tool keeps outside the project (imported here: they import this module).
     from envkernels.discovery import pipenv, poetry
 
-    if kind == "poetry" or (kind is None and "pyproject.toml" in names):
+    if kind == "poetry":  # poetry.lock or [tool.poetry]
         found = poetry.environment_for_project(project, environ)
         if found is not None:
             return found

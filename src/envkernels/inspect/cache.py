@@ -22,11 +22,10 @@ SCHEMA = 3  # bump when the cached shapes change
 
 
 def cache_dir() -> str:
-    """Where the check keeps its cache."""
-    base = os.environ.get("ENVKERNELS_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "envkernels"
-    )
-    return os.path.join(base, "check")
+    """Where the check keeps its cache: ``check/`` in envkernels' cache directory."""
+    from envkernels.cachedir import cache_dir as base
+
+    return os.path.join(base(), "check")
 
 
 def stamp(path: str) -> Stamp:

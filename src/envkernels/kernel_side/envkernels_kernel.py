@@ -36,6 +36,8 @@ from typing import Any
 OPS = ("envs", "check", "lock", "audit", "plan_sync", "apply_sync")
 # The mimetype a JupyterLab frontend can watch to put a fresh lock into the open notebook's model.
 NOTEBOOK_LOCK_MIMETYPE = "application/vnd.envkernels.notebook-lock+json"
+# The comm target the JupyterLab extension opens (``{"op": "hello", "path"}``) to receive locks.
+COMM_TARGET = "envkernels"
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
@@ -402,6 +404,110 @@ def notebook_path(ip: Any) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- the frontend link
+
+
+class FrontendLink:
+    """The comms JupyterLab's envkernels extension opened to this kernel (target ``envkernels``).
+
+    Each open notebook panel on this kernel opens one comm with ``{"op": "hello", "path"}``
+    (again after a restart, ``hello`` again after a rename). ``%envlock --notebook`` sends
+    ``{"op": "notebook-lock", "path", "lock", "environment"}`` over the comm of the client that
+    ran the cell (the comm_open and the execute_request carry the same ``header.session``: a
+    kernel shared by two notebooks locks only the one that asked), else over every open comm
+    (a console attached to the notebook's kernel); the extension puts it into the open
+    notebook's model and answers ``{"op": "ack", "path"}``. A comm is dropped when the frontend
+    closes it (the panel closed, the kernel changed).
+    """
+
+    def __init__(self) -> None:
+        self._comms: dict[str, tuple[Any, str | None]] = {}
+        self._sessions: dict[str, str | None] = {}
+        self.acks: list[dict[str, Any]] = []
+        self.registered = False
+
+    def register(self, ip: Any) -> bool:
+        """Register the comm target on ``ip``'s kernel; False (and nothing done) without a kernel.
+
+        ``kernel.comm_manager`` exists in every ipykernel from 5 to 7 (ipykernel 6.18+ gets it
+        from the ``comm`` package), with the same ``register_target(name, f(comm, open_msg))``.
+        """
+        manager = getattr(getattr(ip, "kernel", None), "comm_manager", None)
+        if manager is None or not callable(getattr(manager, "register_target", None)):
+            return False
+        manager.register_target(COMM_TARGET, self._opened)
+        self.registered = True
+        return True
+
+    def _opened(self, comm: Any, msg: dict[str, Any]) -> None:
+        comm_id = str(getattr(comm, "comm_id", id(comm)))
+        data = ((msg or {}).get("content") or {}).get("data") or {}
+        self._comms[comm_id] = (comm, _path_of(data))
+        self._sessions[comm_id] = _session_of(msg)
+
+        def received(message: dict[str, Any]) -> None:
+            body = ((message or {}).get("content") or {}).get("data") or {}
+            if not isinstance(body, dict):
+                return
+            if body.get("op") == "hello" and comm_id in self._comms:
+                self._comms[comm_id] = (comm, _path_of(body))
+            elif body.get("op") == "ack":
+                self.acks.append(body)
+
+        def closed(_message: Any) -> None:
+            self._comms.pop(comm_id, None)
+            self._sessions.pop(comm_id, None)
+
+        comm.on_msg(received)
+        comm.on_close(closed)
+
+    @property
+    def paths(self) -> list[str | None]:
+        """The notebook paths (relative to the server root) of the open comms."""
+        return [path for _comm, path in self._comms.values()]
+
+    def path_of(self, comm_id: str) -> str | None:
+        """The notebook path the comm ``comm_id`` named in its last ``hello``."""
+        entry = self._comms.get(comm_id)
+        return entry[1] if entry else None
+
+    def __bool__(self) -> bool:
+        return bool(self._comms)
+
+    def targets(self, session: str | None) -> list[str]:
+        """The comms a lock asked for by client ``session`` goes to: that client's, else all."""
+        own = [cid for cid, s in self._sessions.items() if session and s == session and cid in self._comms]
+        return own or list(self._comms)
+
+    def send_lock(self, lock_text: str, environment: Any, session: str | None = None) -> list[str]:
+        """Send the lock to the comms of ``targets(session)``; the paths of the notebooks it went to."""
+        sent: list[str] = []
+        for comm_id in self.targets(session):
+            comm, path = self._comms[comm_id]
+            try:
+                comm.send(
+                    {"op": "notebook-lock", "path": path, "lock": lock_text, "environment": environment}
+                )
+            except Exception:  # a comm whose kernel side broke: forget it, keep the others
+                self._comms.pop(comm_id, None)
+                self._sessions.pop(comm_id, None)
+                continue
+            sent.append(path or "the open notebook")
+        return sent
+
+
+def _session_of(msg: Any) -> str | None:
+    """``header.session`` of a message (the client connection that sent it)."""
+    header = msg.get("header") if isinstance(msg, dict) else None
+    session = header.get("session") if isinstance(header, dict) else None
+    return session if isinstance(session, str) and session else None
+
+
+def _path_of(data: Any) -> str | None:
+    path = data.get("path") if isinstance(data, dict) else None
+    return path if isinstance(path, str) and path else None
+
+
 # --------------------------------------------------------------------------- the magics
 
 
@@ -462,11 +568,12 @@ def _parsers() -> dict[str, _ArgParser]:
 class EnvMagics:
     """The five magics over one backend (the worker, or the engine in-process)."""
 
-    def __init__(self, ip: Any, backend: Any) -> None:
+    def __init__(self, ip: Any, backend: Any, frontend: FrontendLink | None = None) -> None:
         self.ip = ip
         self.backend = backend
         self.imports = ImportTracker()
         self.parsers = _parsers()
+        self.frontend = frontend if frontend is not None else FrontendLink()
 
     # -- plumbing
     def facts(self) -> dict[str, Any]:
@@ -565,6 +672,8 @@ class EnvMagics:
             "hashes": not ns.no_hashes,
             "index_url": ns.index_url,
         }
+        if ns.notebook and self.frontend:
+            return self._envlock_into_open_notebook(args, ns.json)
         if ns.notebook and notebook_path(self.ip) is None:
             raise EnvKernelsMagicError(
                 "this kernel does not know which notebook it runs",
@@ -581,6 +690,35 @@ class EnvMagics:
             )
             self._publish_notebook_lock(result)
         return self._emit(result, ns.json)
+
+    def _envlock_into_open_notebook(self, args: dict[str, Any], as_json: bool) -> EnvResult | None:
+        """JupyterLab has the notebook open: the lock goes into its model, not into the file.
+
+        Writing the file under an open document races it (JupyterLab's "file changed on disk",
+        and a save of the open model drops the lock); through the comm the user's unsaved edits
+        stay and the next save carries the lock with them.
+        """
+        # The client running this cell (ipykernel's shell keeps the request as `parent_header`).
+        session = _session_of(getattr(self.ip, "parent_header", None))
+        paths = [p for p in map(self.frontend.path_of, self.frontend.targets(session)) if p]
+        args = dict(args, frontend_notebook=paths[0] if paths else "the open notebook")
+        result = self.run("lock", args)
+        lock_text = result.data.get("text")
+        if not lock_text:
+            raise EnvKernelsMagicError("the lock came back empty", "run `%envlock --notebook` again")
+        environment = result.data.get("notebook_environment") or result.data.get("environment")
+        sent = self.frontend.send_lock(lock_text, environment, session)
+        if not sent:
+            raise EnvKernelsMagicError(
+                "JupyterLab's notebook closed its link to this kernel before the lock could be sent",
+                "reopen the notebook and run `%envlock --notebook` again",
+            )
+        result.data["notebook"] = sent[0]
+        result.notes.append(
+            f"The lock went into the open notebook `{sent[0]}` (its metadata); the file on disk is "
+            "unchanged until you save. Save the notebook to keep the lock."
+        )
+        return self._emit(result, as_json)
 
     def envaudit(self, line: str = "") -> EnvResult | None:
         """``%envaudit [--licenses] [--db PATH]``: vulnerabilities and licenses of this environment."""
@@ -671,6 +809,8 @@ def register(ip: Any, backend: Any) -> EnvMagics:
     magics = EnvMagics(ip, backend)
     for name in MAGIC_NAMES:
         ip.register_magic_function(getattr(magics, name), magic_kind="line", magic_name=name)
+    # The comm target of the JupyterLab extension; a no-op in IPython without a kernel.
+    magics.frontend.register(ip)
     return magics
 
 

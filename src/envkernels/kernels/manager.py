@@ -26,6 +26,7 @@ import asyncio
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -36,12 +37,14 @@ from traitlets import Bool, Enum, Float, List, Type, Unicode, default
 from envkernels.discovery import discover, environment_from_prefix
 from envkernels.kernels import paths
 from envkernels.kernels.activation import activation_for
+from envkernels.kernels.resolve import parse_kernel_name, resolve_kernel_name
 from envkernels.kernels.spec import (
     DEFAULT_DISPLAY_FORMAT,
     PROVISIONER_NAME,
     LaunchSettings,
     build_spec,
     interpreter_prefix_of,
+    is_plain_ipykernel,
 )
 from envkernels.model import KINDS, Environment
 
@@ -55,6 +58,8 @@ class Listing:
     shown: dict[str, SpecEntry] = field(default_factory=dict)
     environments: dict[str, Environment] = field(default_factory=dict)  # kernel name -> env
     native_alias: dict[str, str] = field(default_factory=dict)  # envk-name -> native name shown for it
+    upgraded: dict[str, str] = field(default_factory=dict)  # native name launched as ours -> envk-name
+    resolved: dict[str, str] = field(default_factory=dict)  # another machine's envk-name -> local envk-name
     made: float = 0.0
     models: dict[str, dict[str, Any]] | None = None  # REST models, built on first use (see rest_models)
 
@@ -123,6 +128,12 @@ class EnvKernelSpecManager(KernelSpecManager):
     )
     overlay_root = Unicode(
         config=True, help="Where ipykernel overlays are kept (default: envkernels' cache)."
+    )
+    upgrade_native_twins = Bool(
+        True,
+        config=True,
+        help="An environment's own stock ipykernel kernelspec (`python -m ipykernel_launcher -f ...`, no env "
+        "block) is started the envkernels way (activation, magics) under its own name and display name.",
     )
     prewarm = Bool(
         True,
@@ -265,7 +276,13 @@ class EnvKernelSpecManager(KernelSpecManager):
                 # Listed once, under the name the user (or ipykernel) gave it.
                 entry = dict(native[twin])
                 spec = dict(entry["spec"])
-                spec["metadata"] = {**(spec.get("metadata") or {}), "envkernels": env.to_dict()}
+                if self.upgrade_native_twins and is_plain_ipykernel(spec):
+                    # A stock `ipykernel install` spec: start it as ours (activation, magics), keep its name.
+                    ours = self._cached_entry(env, settings, entries)["spec"]
+                    spec = {**ours, "display_name": spec.get("display_name") or ours["display_name"]}
+                    listing.upgraded[twin] = env.kernel_name
+                else:
+                    spec["metadata"] = {**(spec.get("metadata") or {}), "envkernels": env.to_dict()}
                 entry["spec"] = spec
                 listing.shown[twin] = entry
                 listing.native_alias[env.kernel_name] = twin
@@ -367,17 +384,70 @@ class EnvKernelSpecManager(KernelSpecManager):
             for ours, native in listing.native_alias.items():
                 if native == kernel_name:
                     return listing.environments.get(ours)
+        if env is None and parse_kernel_name(kernel_name) is not None:
+            try:
+                return self.resolve_kernel_name(kernel_name)
+            except NoSuchKernel:
+                return None
+        return env
+
+    def resolve_kernel_name(self, kernel_name: str, hint: Mapping[str, Any] | None = None) -> Environment:
+        """The local environment an ``envk-`` name from another machine means (same kind and slug).
+
+        See :func:`envkernels.kernels.resolve.resolve_kernel_name` for the rules; ``hint`` is a
+        notebook's ``metadata.envkernels``. Only environments offered as kernels (and allowed by
+        ``allowed_kernelspecs``) are candidates. Raises ``NoSuchKernel`` naming the candidates when
+        it is ambiguous, or saying what was looked for when nothing fits.
+        """
+        listing = self._listing or self.refresh()
+        known = listing.resolved.get(kernel_name)
+        if known is not None and hint is None:
+            return listing.environments[known]
+        envs = list(listing.environments.values())
+        if self.allowed_kernelspecs:
+            allowed = self.allowed_kernelspecs
+            alias = listing.native_alias
+            envs = [e for e in envs if e.kernel_name in allowed or alias.get(e.kernel_name) in allowed]
+        env = resolve_kernel_name(kernel_name, envs, hint)
+        if listing.resolved.get(kernel_name) != env.kernel_name:
+            self.log.info(
+                "envkernels: kernel %s is not on this machine; using %s (%s: %s) for it",
+                kernel_name,
+                env.kernel_name,
+                env.kind,
+                env.prefix,
+            )
+            listing.resolved[kernel_name] = env.kernel_name
         return env
 
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
         """The spec to start ``kernel_name`` with; an environment's spec is rebuilt from its files now."""
         listing = self._listing
-        if listing is None or (kernel_name.startswith("envk-") and kernel_name not in listing.environments):
+        if listing is None or (
+            kernel_name.startswith("envk-")
+            and kernel_name not in listing.environments
+            and kernel_name not in listing.resolved
+        ):
             listing = self.refresh()  # a new environment since the last listing
         env = listing.environments.get(kernel_name)
+        display = None
+        if env is None and kernel_name in listing.upgraded:
+            env = listing.environments.get(listing.upgraded[kernel_name])
+            display = listing.shown[kernel_name]["spec"].get("display_name")
         if env is None:
-            return self._native_kernel_spec(kernel_name)
+            try:
+                return self._native_kernel_spec(kernel_name)
+            except NoSuchKernel:
+                if parse_kernel_name(kernel_name) is None:
+                    raise
+            # An envk- name from another machine (another prefix, so another hash): the local
+            # environment of the same kind and slug stands in, under the name the notebook asked for.
+            env = self.resolve_kernel_name(kernel_name)
+            twin = listing.native_alias.get(env.kernel_name)
+            if twin is not None and twin not in listing.upgraded:
+                return self._native_kernel_spec(twin)  # a customised native spec launches as written
         # Re-read the environment: ipykernel may have been installed, the env broken, since listing.
         current = environment_from_prefix(env.prefix, kind=env.kind, name=env.name, project=env.project)
         entry = self.spec_entry(current)
-        return self.kernel_spec_class(resource_dir=entry["resource_dir"], **entry["spec"])
+        spec = {**entry["spec"], "display_name": display or entry["spec"]["display_name"]}
+        return self.kernel_spec_class(resource_dir=entry["resource_dir"], **spec)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from pathlib import Path
+
+from envkernels.cachedir import cache_dir
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -20,18 +21,6 @@ def logos_dir(kind: str) -> Path:
     """The resource directory holding the logo of an environment ``kind`` (a generic one if unknown)."""
     cand = Path(__file__).resolve().parent / "logos" / kind
     return cand if cand.is_dir() else cand.parent / "python"
-
-
-def cache_dir() -> Path:
-    """envkernels' cache: ``$ENVKERNELS_CACHE_DIR``, else ``$XDG_CACHE_HOME/envkernels`` (``~/.cache``)."""
-    explicit = os.environ.get("ENVKERNELS_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "envkernels" / "cache"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return Path(xdg or Path.home() / ".cache") / "envkernels"
 
 
 def overlay_root() -> Path:

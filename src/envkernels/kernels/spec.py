@@ -93,8 +93,19 @@ def kernel_env(env: Environment, activation: Activation, settings: LaunchSetting
 
 def kernel_argv(env: Environment, settings: LaunchSettings) -> list[str]:
     """The command line: the environment's interpreter (the host's if it has none) on the launcher."""
-    python = env.python if env.ok and env.python else settings.host_python
-    return [python, settings.launcher, "-f", "{connection_file}"]
+    if not (env.ok and env.python):
+        return [settings.host_python, settings.launcher, "-f", "{connection_file}"]
+    flags = []
+    if env.implementation == "cpython" and _version(env.python_version) >= (3, 11):
+        flags.append("-Xfrozen_modules=off")  # as `ipykernel install` does: the debugger needs it
+    return [env.python, *flags, settings.launcher, "-f", "{connection_file}"]
+
+
+def _version(text: str | None) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in (text or "").split(".")[:2])
+    except ValueError:
+        return ()
 
 
 def build_spec(env: Environment, activation: Activation, settings: LaunchSettings) -> dict[str, Any]:
@@ -116,6 +127,25 @@ def is_ours(spec: dict[str, Any]) -> bool:
     """True when a kernel.json dict was written by envkernels (``metadata.envkernels`` present)."""
     meta = spec.get("metadata")
     return isinstance(meta, dict) and isinstance(meta.get("envkernels"), dict)
+
+
+def is_plain_ipykernel(spec: dict[str, Any]) -> bool:
+    """True for a stock ``ipykernel install`` spec (``<python> -m ipykernel_launcher -f ...``, no env)."""
+    argv = list(spec.get("argv") or [])
+    meta = spec.get("metadata") or {}
+    while len(argv) > 1 and argv[1].startswith("-X"):  # interpreter options such as -Xfrozen_modules=off
+        del argv[1]
+    return (
+        len(argv) == 5
+        and argv[1:]
+        in (
+            ["-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            ["-m", "ipykernel", "-f", "{connection_file}"],
+        )
+        and not spec.get("env")
+        and "kernel_provisioner" not in meta
+        and str(spec.get("language", "python")).lower() == "python"
+    )
 
 
 def interpreter_prefix_of(argv: list[str]) -> str | None:

@@ -17,16 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from envkernels.cachedir import cache_dir
 from envkernels.errors import BadInputError, ConflictError
-
-
-def cache_dir() -> Path:
-    """envkernels' cache directory: ``ENVKERNELS_CACHE_DIR``, else ``$XDG_CACHE_HOME/envkernels``."""
-    explicit = os.environ.get("ENVKERNELS_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "envkernels"
 
 
 def _lock_path(key: str) -> Path:

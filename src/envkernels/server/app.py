@@ -8,6 +8,7 @@ package); configured as ``c.EnvKernelsApp.<trait>``. The REST API lives under
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, List, Unicode, default
@@ -92,6 +93,18 @@ class EnvKernelsApp(ExtensionApp):
     def _roots_default(self) -> list[str]:
         raw = os.environ.get(ROOTS_ENV_VAR, "")
         return [p for p in raw.split(os.pathsep) if p.strip()]
+
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Link as usual, then make sure environments are offered as kernels.
+
+        Linking runs before the ServerApp builds its kernel spec manager, so this is the moment to
+        wrap another configured manager (nb_conda_kernels, ...) instead of being replaced by it.
+        """
+        super()._link_jupyter_server_extension(serverapp)
+        from envkernels.kernels.coexist import adopt_kernel_spec_manager
+
+        outcome = adopt_kernel_spec_manager(serverapp, self.log)
+        self.log.debug("envkernels: kernel spec manager: %s", outcome)
 
     def initialize_settings(self) -> None:
         """Freeze the traits into the service the handlers call, and the per-env sync guard."""

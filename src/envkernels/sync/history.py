@@ -17,8 +17,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from envkernels.cachedir import cache_dir
 from envkernels.discovery.layout import prefix_hash
-from envkernels.lockfiles.atomic import atomic_write_text, cache_dir
+from envkernels.lockfiles.atomic import atomic_write_text
 from envkernels.model import Environment
 
 HISTORY_FILE = "history.jsonl"

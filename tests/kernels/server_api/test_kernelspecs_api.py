@@ -32,6 +32,9 @@ async def test_api_kernelspecs_lists_every_environment_with_its_logo(
         assert "logo-svg" in spec["resources"]
     one = await get_json(jp_fetch, "api", "kernelspecs", env_at(kroot / "bare").kernel_name)
     assert one["spec"]["metadata"]["envkernels"]["has_ipykernel"] is False
+    # The listing leaves launch detail out; the single spec (what a launch uses) carries it.
+    assert "env" not in specs[env_at(kroot / "bare").kernel_name]["spec"]
+    assert one["spec"]["env"]["ENVKERNELS_ENV_PREFIX"] == str(kroot / "bare")
     logo = await jp_fetch("kernelspecs", env_at(kroot / "condaish").kernel_name, "logo-svg.svg", method="GET")
     assert logo.body.startswith(b"<svg")
 

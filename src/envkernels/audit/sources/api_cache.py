@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from envkernels.audit.cachedir import write_atomic
+from envkernels.cachedir import write_atomic
 
 
 class ApiCache:

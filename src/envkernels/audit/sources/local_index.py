@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envkernels.audit.cachedir import cache_dir, write_atomic
 from envkernels.audit.records import Advisory, InvalidRecord, from_compact, parse_record, to_compact
 from envkernels.audit.sources.interface import SourceWarning
+from envkernels.cachedir import cache_dir, write_atomic
 from envkernels.discovery.layout import normalize_name
 from envkernels.errors import BadInputError, NotFoundError
 

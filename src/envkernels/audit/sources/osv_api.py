@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from envkernels import __version__
-from envkernels.audit.cachedir import cache_dir
 from envkernels.audit.records import Advisory, InvalidRecord, parse_record, stub_advisory
 from envkernels.audit.sources.api_cache import ApiCache
 from envkernels.audit.sources.interface import (
@@ -31,6 +30,7 @@ from envkernels.audit.sources.interface import (
     SourceUnavailable,
     SourceWarning,
 )
+from envkernels.cachedir import cache_dir
 
 DEFAULT_API_URL = "https://api.osv.dev"
 BATCH_LIMIT = 1000

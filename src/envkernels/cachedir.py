@@ -1,8 +1,13 @@
-"""Where the audit keeps what it can rebuild: the local database's index and the OSV API's answers."""
+"""envkernels' cache directory, and the atomic write every cache uses.
+
+Everything under it can be rebuilt (the check's and the audit's caches, ipykernel overlays,
+advisory indexes, write locks); deleting it is always safe.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 
@@ -11,9 +16,11 @@ def cache_dir() -> Path:
     explicit = os.environ.get("ENVKERNELS_CACHE_DIR")
     if explicit:
         return Path(explicit)
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "envkernels" / "cache"
     xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "envkernels"
+    return Path(xdg or Path.home() / ".cache") / "envkernels"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
