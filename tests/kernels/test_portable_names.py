@@ -124,7 +124,8 @@ def test_usable_env_wins_over_broken_twin(machine: Path) -> None:
 def test_hint_alone_resolves_a_name_that_is_not_ours(machine: Path) -> None:
     envs = records(machine / "projects")
     mine = env_at(machine / "projects" / "myproject" / ".venv")
-    hint = {"environment": {"id": f"{mine.kind}-myproject-{FOREIGN_HASH}", "kind": mine.kind, "name": "myproject"}}
+    record = {"id": f"{mine.kind}-myproject-{FOREIGN_HASH}", "kind": mine.kind, "name": "myproject"}
+    hint = {"environment": record}
     assert environment_hint(hint) == hint["environment"]
     assert resolve_kernel_name("myproject-kernel", envs, hint).prefix == mine.prefix
     with pytest.raises(NoSuchKernel):
@@ -145,7 +146,8 @@ def test_name_without_any_matching_env_raises_no_such_kernel(machine: Path) -> N
 # ---- through the manager and real kernels ----------------------------------------------------------
 @pytest.fixture
 def ksm(khome: Path, machine: Path) -> EnvKernelSpecManager:
-    return EnvKernelSpecManager(roots=[str(machine / "projects"), str(machine / "twins")], default_roots=False)
+    roots = [str(machine / "projects"), str(machine / "twins")]
+    return EnvKernelSpecManager(roots=roots, default_roots=False)
 
 
 def test_manager_serves_the_local_spec_for_a_foreign_name_and_logs_the_choice(
@@ -204,11 +206,13 @@ def test_notebook_saved_on_another_machine_runs_in_the_local_project_env(
     name = foreign_name(mine)
     path = tmp_path / "analysis.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": name, "display_name": "Python 3.11 (uv: myproject)", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": name, "display_name": "Python (uv: myproject)", "language": "python"}
     nb.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.prefix)"))
     nbformat.write(nb, path)
 
     saved = nbformat.read(path, as_version=4)
+    # Fail fast here (nbclient waits on a kernel that cannot start).
+    assert ksm.get_kernel_spec(name).argv[0] == str(mine.resolve() / "bin" / "python")
     km = KernelManager(kernel_name=saved.metadata["kernelspec"]["name"], kernel_spec_manager=ksm)
     kernel_managers.append(km)
     NotebookClient(saved, km=km, timeout=120, startup_timeout=180).execute()

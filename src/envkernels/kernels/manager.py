@@ -14,6 +14,9 @@ Switched on by ``jupyter-config/jupyter_server_config.d/envkernels.json``
   ``argv[0]`` lives in the environment's prefix, e.g. written by ``ipykernel install``) is listed
   under that native name (with ``metadata.envkernels`` added); its ``envk-...`` name stays
   resolvable. ``python3`` stays listed and resolvable.
+- **Portable names**: an ``envk-<kind>-<slug>-<hash8>`` name from another machine (another
+  prefix, so another hash) starts the local environment of the same kind and slug
+  (:mod:`envkernels.kernels.resolve`), under the name the notebook asked for.
 - **Coexistence**: ``wrapped_class`` names another KernelSpecManager (nb_conda_kernels'
   ``CondaKernelSpecManager``, ...) whose specs stand in for the native ones.
   :func:`envkernels.kernels.coexist.adopt_kernel_spec_manager` sets it when the server was
