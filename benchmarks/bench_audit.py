@@ -6,7 +6,7 @@ The environment (~290 distributions: jupyterlab, pandas, django 3.2.0, paramiko 
 them old on purpose so that there is something to find) is built once with uv and kept under
 ``$ENVKERNELS_BENCH_DIR`` (default ``~/.cache/envkernels-bench/audit-300``); pip-audit is installed in
 its own uv venv beside it. The advisory database is the PyPI snapshot (``--db``, default
-``/work/shared/data/osv-pypi``, 2,600+ records).
+``../shared/data/osv-pypi`` beside the repository, 2,600+ records).
 
 Measured:
 
@@ -175,7 +175,11 @@ def main() -> int:
         "--pip-audit-runs", type=int, default=1, help="pip-audit runs (slow: one request each)"
     )
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every API request")
-    parser.add_argument("--db", default="/work/shared/data/osv-pypi", help="the OSV snapshot")
+    parser.add_argument(
+        "--db",
+        default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "osv-pypi"),
+        help="the OSV snapshot (default: shared/data/osv-pypi beside the repository)",
+    )
     args = parser.parse_args()
 
     prefix = build_env()
