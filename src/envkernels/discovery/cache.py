@@ -26,9 +26,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from envkernels.discovery.context import Signature
-from envkernels.discovery.watch import open_watcher
 from envkernels.model import Environment
 
 RACY_NS = 50_000_000  # 50 ms: well above the kernel's coarse clock tick
@@ -73,7 +73,7 @@ class DiscoveryCache:
         if entry is None:
             return None
         if entry.stat_only is not None:
-            watcher = open_watcher()
+            watcher = _open_watcher()
             if watcher is not None and not watcher.changed(key) and entry.still_valid(entry.stat_only):
                 return entry.environments
             self._drop(key, entry)
@@ -96,7 +96,7 @@ class DiscoveryCache:
 
         The caller checks every signature once afterwards, so nothing changed before the watches.
         """
-        watcher = open_watcher()
+        watcher = _open_watcher()
         if watcher is None:
             entry.arm_failed = True
             return None
@@ -112,7 +112,7 @@ class DiscoveryCache:
 
     @staticmethod
     def _forget(key: Hashable) -> None:
-        watcher = open_watcher()
+        watcher = _open_watcher()
         if watcher is not None:
             watcher.forget(key)
 
@@ -172,3 +172,10 @@ def watch_path_for(path: str, sig: Signature) -> str | None:
 def now_ns() -> int:
     """Wall-clock nanoseconds, the clock file mtimes are stamped with."""
     return time.time_ns()
+
+
+def _open_watcher() -> Any:
+    """The inotify watcher (imported on first use: it loads ctypes, which one-shot callers never need)."""
+    from envkernels.discovery.watch import open_watcher
+
+    return open_watcher()
