@@ -107,9 +107,15 @@ def build_env() -> Path:
     return prefix
 
 
+BYTECODE_ENV: dict[str, str] = {}
+
+
 def time_process(argv: Sequence[str], runs: int, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Wall times of ``runs`` executions of ``argv`` (output discarded), in ms."""
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, **BYTECODE_ENV, **(env or {})}
+    # An installed envkernels (and pip) has .pyc files; PYTHONDONTWRITEBYTECODE (set on this machine)
+    # would make every Python run here compile its modules from source, which no user pays.
+    full_env.pop("PYTHONDONTWRITEBYTECODE", None)
     times = []
     code = None
     for _ in range(runs):
@@ -175,6 +181,7 @@ def main() -> int:
     python = str(prefix / "bin" / "python")
     console = Path(sys.executable).parent / "envkernels"  # the real entry script, not a pyenv shim
     envk = [str(console)] if console.exists() else [sys.executable, "-m", "envkernels"]
+    BYTECODE_ENV["PYTHONPYCACHEPREFIX"] = str(BENCH_DIR / "pycache")
     cache_dir = tempfile.mkdtemp(prefix="envk-bench-cache-")
     cache_env = {"ENVKERNELS_CACHE_DIR": cache_dir}
 

@@ -1,6 +1,6 @@
 """Kernel listing and kernel start: envkernels side by side with nb-venv-kernels, in one run.
 
-    python benchmarks/bench_kernels.py [--envs 200] [--warm 50] [--trials 3] [--kernel-trials 5]
+    python benchmarks/bench_kernels.py [--envs 200] [--warm 50] [--trials 3] [--kernel-trials 15]
 
 1. ``GET /api/kernelspecs`` of a real ``jupyter server`` process over the same N uv-made venvs
    (each with ipykernel's wheel, so both tools list all of them), for:
@@ -14,7 +14,8 @@
    the first listing is answered.
 2. Kernel start (``start_kernel`` until ``kernel_info`` answers) of one environment, through
    envkernels (launcher + provisioner + extension) and by hand (``python -m ipykernel_launcher``
-   from a plain kernel.json), alternating, median of ``--kernel-trials``.
+   from a plain kernel.json), alternating (the order rotates each round), median of
+   ``--kernel-trials``; the environment's bytecode is compiled first, as after its first use.
 
 Environments and the peer's venv are kept under ``$ENVKERNELS_BENCH_DIR`` (default
 ``~/.cache/envkernels-bench``); results go to ``benchmarks/results/bench_kernels.json``.
@@ -77,9 +78,15 @@ def build_envs(count: int) -> Path:
 def build_kernel_env() -> Path:
     """One complete environment (ipykernel with its dependencies) for the kernel start timing."""
     prefix = BENCH_DIR / "kernel-env"
+    python = str(prefix / "bin" / "python")
     if not (prefix / "share" / "jupyter" / "kernels").is_dir():
         uv("venv", "--quiet", "--allow-existing", str(prefix), "--python", sys.executable)
-        uv("pip", "install", "--quiet", "--python", str(prefix / "bin" / "python"), "ipykernel")
+        uv("pip", "install", "--quiet", "--python", python, "ipykernel")
+    # uv writes no .pyc and PYTHONDONTWRITEBYTECODE may be set: without this, every kernel start
+    # compiles ~600 modules (~1 s of CPU, +-200 ms of noise), hiding what is being measured.
+    # An environment that has run once has its bytecode; compileall skips what is current.
+    code = "import compileall, sysconfig; compileall.compile_dir(sysconfig.get_path('purelib'), quiet=1)"
+    subprocess.run([python, "-c", code], check=True, capture_output=True)
     return prefix
 
 
@@ -232,6 +239,10 @@ def time_kernel_starts(prefix: Path, trials: int) -> dict[str, Any]:
     )
     ours = EnvKernelSpecManager(roots=[str(prefix.parent)], default_roots=False)
     ours.get_all_specs()
+    # As installed by pip, the magics extension has its .pyc for this (the host's) Python; an
+    # editable checkout run with PYTHONDONTWRITEBYTECODE would compile it on every start instead.
+    side = Path(ours.launch_settings().launcher).parent
+    subprocess.run([str(prefix / "bin" / "python"), "-m", "compileall", "-q", str(side)], check=True)
     # The launcher alone: a copy of launch.py without the magics extension beside it, same env block.
     bare_launcher = tmp / "launcher-only" / "launch.py"
     bare_launcher.parent.mkdir()
@@ -275,16 +286,19 @@ def time_kernel_starts(prefix: Path, trials: int) -> dict[str, Any]:
     one(plain, "by-hand")  # warm the OS caches for both
     one(ours, env.kernel_name)
     runs: dict[str, list[tuple[float, float]]] = {"by_hand": [], "launcher_only": [], "envkernels": []}
-    for _ in range(trials):
-        runs["by_hand"].append(one(plain, "by-hand"))
-        runs["launcher_only"].append(one(plain, "launcher-only"))
-        runs["envkernels"].append(one(ours, env.kernel_name))
+    variants = [("by_hand", plain, "by-hand"), ("launcher_only", plain, "launcher-only")]
+    variants.append(("envkernels", ours, env.kernel_name))
+    for trial in range(trials):
+        # Rotate the order: a fixed one gives each variant the same position in every round.
+        for label, ksm, name in variants[trial % 3 :] + variants[: trial % 3]:
+            runs[label].append(one(ksm, name))
     shutil.rmtree(tmp, ignore_errors=True)
     out: dict[str, Any] = {}
     for label, samples in runs.items():
         out[f"{label}_ms"] = statistics.median(w for w, _ in samples) * 1e3
         out[f"{label}_cpu_ms"] = statistics.median(c for _, c in samples) * 1e3
         out[f"{label}_all_ms"] = [w * 1e3 for w, _ in samples]
+        out[f"{label}_all_cpu_ms"] = [c * 1e3 for _, c in samples]
     for what in ("ms", "cpu_ms"):
         out[f"overhead_{what}"] = out[f"envkernels_{what}"] - out[f"by_hand_{what}"]
         out[f"launcher_overhead_{what}"] = out[f"launcher_only_{what}"] - out[f"by_hand_{what}"]
@@ -316,7 +330,7 @@ def main() -> int:
     parser.add_argument("--envs", type=int, default=200)
     parser.add_argument("--warm", type=int, default=50)
     parser.add_argument("--trials", type=int, default=3, help="server starts per configuration")
-    parser.add_argument("--kernel-trials", type=int, default=5)
+    parser.add_argument("--kernel-trials", type=int, default=15, help="below ~15 the noise wins")
     parser.add_argument("--skip-peer", action="store_true")
     args = parser.parse_args()
 

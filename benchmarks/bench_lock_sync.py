@@ -31,10 +31,19 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_PACKAGES = "numpy pandas matplotlib scikit-learn ipykernel"
 
 
+# Extra environment for every command run (set in main): where Python keeps envkernels' bytecode.
+RUN_ENV: dict[str, str] = {}
+
+
 def sh(*argv: str, cwd: Path | None = None) -> float:
     """Run argv; its wall time in seconds (raises on failure)."""
     env = dict(os.environ)
     env.pop("VIRTUAL_ENV", None)
+    if RUN_ENV:
+        # An installed envkernels has .pyc files; PYTHONDONTWRITEBYTECODE (set on this machine) would
+        # make every run compile all its modules from source, which no user pays.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.update(RUN_ENV)
     start = time.perf_counter()
     proc = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, text=True, check=False)
     took = time.perf_counter() - start
@@ -56,6 +65,11 @@ def main() -> int:
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--packages", default=DEFAULT_PACKAGES)
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="keep PYTHONDONTWRITEBYTECODE as set (envkernels then compiles its modules on every run)",
+    )
     args = parser.parse_args()
     uv = uv_binary()
     work = (
@@ -63,6 +77,8 @@ def main() -> int:
         / "lock_sync"
     )
     work.mkdir(parents=True, exist_ok=True)
+    if not args.no_bytecode:
+        RUN_ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     env = work / "env"
     if not (env / "pyvenv.cfg").exists():
         sh(uv, "venv", str(env), "--python", sys.executable, "--quiet")
@@ -143,12 +159,14 @@ def main() -> int:
         "repeat": args.repeat,
         "uv": subprocess.run([uv, "--version"], capture_output=True, text=True).stdout.strip(),
         "load_average": os.getloadavg(),
+        "bytecode_cache": RUN_ENV.get("PYTHONPYCACHEPREFIX"),
         "rows": rows,
     }
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
     (out_dir / "bench_lock_sync.json").write_text(json.dumps(result, indent=2))
     print(f"{packages} packages, {result['uv']}, median of {args.repeat} (after a warm-up run)")
+    print(f"bytecode: {RUN_ENV.get('PYTHONPYCACHEPREFIX') or 'not written (PYTHONDONTWRITEBYTECODE kept)'}")
     print(f"envkernels CLI start-up alone (`envkernels --version`): {startup:.3f}s")
     print(f"{'operation':<12} {'envkernels':>11} {'uv':>9} {'ratio':>7} {'target':>7}")
     for r in rows:

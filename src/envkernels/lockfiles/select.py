@@ -8,6 +8,7 @@ own marker.
 
 from __future__ import annotations
 
+import functools
 import platform
 import sysconfig
 from collections.abc import Iterable
@@ -55,20 +56,26 @@ def marker_environment(env: Environment) -> dict[str, str]:
 def env_tags(env: Environment) -> list[tags.Tag]:
     """The wheel tags ``env`` accepts, most specific first (computed for its Python version)."""
     ver = python_version_tuple(env)
+    return list(_tags_for(ver[:2], bool(env.free_threaded), env.implementation or "cpython"))
+
+
+@functools.lru_cache(maxsize=8)
+def _tags_for(pyver: tuple[int, ...], free_threaded: bool, implementation: str) -> tuple[tags.Tag, ...]:
+    # Cached: a sync checks the lock's wheels, re-plans under its lock and writes a snapshot,
+    # each asking for the same ~1000 tags (sys_tags probes glibc/musl every time).
     if (
-        ver[:2] == tuple(int(x) for x in platform.python_version_tuple()[:2])
-        and not env.free_threaded
+        pyver == tuple(int(x) for x in platform.python_version_tuple()[:2])
+        and not free_threaded
         and (
-            (env.implementation or "cpython") == platform.python_implementation().lower()
+            implementation == platform.python_implementation().lower()
             and not sysconfig.get_config_var("Py_GIL_DISABLED")
         )
     ):
-        return list(tags.sys_tags())
-    pyver = ver[:2]
-    abi = f"cp{pyver[0]}{pyver[1]}{'t' if env.free_threaded else ''}"
+        return tuple(tags.sys_tags())
+    abi = f"cp{pyver[0]}{pyver[1]}{'t' if free_threaded else ''}"
     found = list(tags.cpython_tags(python_version=pyver, abis=[abi]))
     found += list(tags.compatible_tags(python_version=pyver, interpreter=f"cp{pyver[0]}{pyver[1]}"))
-    return found
+    return tuple(found)
 
 
 def marker_applies(marker: str | None, values: dict[str, str]) -> bool | None:

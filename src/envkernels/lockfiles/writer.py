@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +198,7 @@ def lock_environment(
     index_url: str | None = None,
     progress: Progress | None = None,
     check_project_lock: bool = True,
+    distributions: Sequence[InstalledDistribution] | None = None,
 ) -> LockResult:
     """Lock ``env`` into a pylock.toml.
 
@@ -205,8 +206,12 @@ def lock_environment(
     ``notebook`` is given; ``"-"`` writes nothing and only returns the text). ``notebook``: also
     write the lock into that notebook's ``metadata.envkernels``. ``hashes=False`` skips the index.
     ``check_project_lock=False`` skips comparing a uv/poetry/pdm project's own lockfile.
+    ``distributions``: what ``installed_distributions(env.prefix)`` returned, when the caller has
+    just read it (a sync's snapshot), so site-packages is not scanned again.
     """
-    dists, warnings = _unique(installed_distributions(env.prefix))
+    if distributions is None:
+        distributions = installed_distributions(env.prefix)
+    dists, warnings = _unique(list(distributions))
     config = resolve_index_config(index_url)
     if config.skipped:
         warnings.append(

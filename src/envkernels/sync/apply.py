@@ -20,12 +20,12 @@ from typing import Any
 from envkernels._subprocess import run
 from envkernels.discovery.layout import normalize_name
 from envkernels.errors import BadInputError, CommandError, EnvKernelsError
-from envkernels.inspect.installed import installed_distributions
+from envkernels.inspect.installed import scan_distributions
 from envkernels.lockfiles.atomic import file_lock
 from envkernels.lockfiles.read import read_lock
 from envkernels.model import Environment
 from envkernels.sync import history
-from envkernels.sync.plan import SyncPlan, plan_sync
+from envkernels.sync.plan import SyncPlan, installed_map, plan_sync
 from envkernels.sync.uvcall import build_invocation
 
 Progress = Callable[[str, int, int], None]
@@ -137,14 +137,18 @@ def apply_sync(
                 f"`{left.get('snapshot')}`"
             )
         # Recompute under the lock: another process may have changed the environment meanwhile.
-        plan = plan_sync(plan.lock or lock_path, env)
+        # One scan of site-packages serves the plan, the snapshot and the modules that change.
+        # Only metadata folders changed since the plan was made are read again.
+        reuse = {d.path: (mtime, d) for d, mtime in plan.scanned}
+        dists = [d for d, _mtime in scan_distributions(env.prefix, reuse)]
+        before = installed_map(env.prefix, dists)
+        plan = plan_sync(plan.lock or lock_path, env, installed=before)
         if plan.is_empty:
             return SyncResult(plan=plan, applied=False, warnings=warnings)
-        before = {normalize_name(d.name): d for d in installed_distributions(env.prefix)}
         started = time.monotonic()
         if progress:
             progress("writing a snapshot of the environment", 0, 1)
-        snapshot = history.write_snapshot(env)
+        snapshot = history.write_snapshot(env, dists)
         history.mark_pending(env, {"started": history.utc_stamp(), "snapshot": snapshot, "lock": lock_path})
         record: dict[str, Any] = {
             "lock": str(Path(lock_path).resolve()),

@@ -14,13 +14,17 @@ import getpass
 import json
 import os
 import socket
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envkernels.cachedir import cache_dir
 from envkernels.discovery.layout import prefix_hash
 from envkernels.lockfiles.atomic import atomic_write_text
 from envkernels.model import Environment
+
+if TYPE_CHECKING:
+    from envkernels.inspect.installed import InstalledDistribution
 
 HISTORY_FILE = "history.jsonl"
 PENDING_FILE = "pending.json"
@@ -53,16 +57,19 @@ def snapshot_path(env: Environment) -> Path:
     return d / f"pylock.snapshot-{utc_stamp()}.toml"
 
 
-def write_snapshot(env: Environment) -> str:
+def write_snapshot(env: Environment, distributions: Sequence[InstalledDistribution] | None = None) -> str:
     """Write a pylock of what ``env`` has installed now (versions pinned, no index asked); its path.
 
     Versions are enough to restore exactly: ``envkernels sync <snapshot> --target <env> --yes``
     pins every distribution to the version it had (local and VCS installs by their source).
+    ``distributions``: ``installed_distributions(env.prefix)`` when the caller has just read it.
     """
     from envkernels.lockfiles.writer import lock_environment
 
     path = snapshot_path(env)
-    lock_environment(env, output=str(path), hashes=False, check_project_lock=False)
+    lock_environment(
+        env, output=str(path), hashes=False, check_project_lock=False, distributions=distributions
+    )
     return str(path)
 
 

@@ -8,6 +8,7 @@ plan out. A lock for another platform or Python is refused here, before anything
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ from packaging.version import InvalidVersion, Version
 
 from envkernels.discovery.layout import normalize_name, read_pyvenv_cfg
 from envkernels.errors import BadInputError
-from envkernels.inspect.installed import InstalledDistribution, installed_distributions
+from envkernels.inspect.installed import (
+    InstalledDistribution,
+    Reuse,
+    installed_distributions,
+    scan_distributions,
+)
 from envkernels.lockfiles.model import Lock, LockedPackage
 from envkernels.lockfiles.read import read_lock
 from envkernels.lockfiles.select import (
@@ -68,6 +74,9 @@ class SyncPlan:
     warnings: tuple[str, ...] = ()
     packages: tuple[LockedPackage, ...] = field(default=(), repr=False, compare=False)
     lock: Lock | None = field(default=None, repr=False, compare=False)
+    # What the plan saw installed, with each metadata folder's mtime: apply_sync re-plans under
+    # its lock and re-reads only the folders that changed since (see ``scan_distributions``).
+    scanned: tuple[tuple[InstalledDistribution, int], ...] = field(default=(), repr=False, compare=False)
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -158,9 +167,15 @@ def check_lock_applies(lock: Lock, env: Environment) -> None:
                     )
 
 
-def _installed_map(prefix: str) -> dict[str, InstalledDistribution]:
+def installed_map(
+    prefix: str, distributions: Iterable[InstalledDistribution] | None = None
+) -> dict[str, InstalledDistribution]:
+    """What ``prefix`` has installed, by normalized name (the first copy of a name, as pip sees it).
+
+    ``distributions``: ``installed_distributions(prefix)`` when the caller has already read it.
+    """
     found: dict[str, InstalledDistribution] = {}
-    for d in installed_distributions(prefix):
+    for d in installed_distributions(prefix) if distributions is None else distributions:
         found.setdefault(normalize_name(d.name), d)
     return found
 
@@ -173,8 +188,19 @@ def _compare(old: str, new: str) -> int | None:
     return (a > b) - (a < b)
 
 
-def plan_sync(lock: str | os.PathLike[str] | Lock, env: Environment) -> SyncPlan:
-    """The plan that makes ``env`` match ``lock`` (a path or a read Lock); changes nothing."""
+def plan_sync(
+    lock: str | os.PathLike[str] | Lock,
+    env: Environment,
+    *,
+    installed: Mapping[str, InstalledDistribution] | None = None,
+    reuse: Reuse | None = None,
+) -> SyncPlan:
+    """The plan that makes ``env`` match ``lock`` (a path or a read Lock); changes nothing.
+
+    ``installed`` (from :func:`installed_map`) saves a second scan of site-packages when the
+    caller has just read it; else ``reuse`` (as for ``scan_distributions``) spares re-reading
+    the metadata folders that have not changed.
+    """
     if not isinstance(lock, Lock):
         lock = read_lock(lock)
     if env.status != "ok":
@@ -193,7 +219,10 @@ def plan_sync(lock: str | os.PathLike[str] | Lock, env: Environment) -> SyncPlan
             f"`{lock.path}` does not pin a version for {', '.join(unpinned[:5])}",
             hint="a sync needs exact pins (`name==version`); compile one with `uv pip compile`",
         )
-    installed = _installed_map(env.prefix)
+    scanned: tuple[tuple[InstalledDistribution, int], ...] = ()
+    if installed is None:
+        scanned = tuple(scan_distributions(env.prefix, reuse))
+        installed = installed_map(env.prefix, (d for d, _mtime in scanned))
     install, upgrade, downgrade, reinstall = [], [], [], []
     unchanged = 0
     seen: set[str] = set()
@@ -239,6 +268,7 @@ def plan_sync(lock: str | os.PathLike[str] | Lock, env: Environment) -> SyncPlan
         warnings=tuple(warnings),
         packages=tuple(p for p in wanted),
         lock=lock,
+        scanned=scanned,
     )
 
 
