@@ -46,9 +46,20 @@ def adopt_kernel_spec_manager(serverapp: Any, log: logging.Logger | None = None)
     if current is KernelSpecManager or not (
         isinstance(current, type) and issubclass(current, KernelSpecManager)
     ):
-        serverapp.kernel_spec_manager_class = EnvKernelSpecManager
+        _use_ours(serverapp)
         return "default"
     serverapp.config.EnvKernelSpecManager.wrapped_class = current
-    serverapp.kernel_spec_manager_class = EnvKernelSpecManager
+    _use_ours(serverapp)
     log.info("envkernels: wrapping %s; its kernels are offered beside every environment", name)
     return f"wrapped {name}"
+
+
+def _use_ours(serverapp: Any) -> None:
+    """Make EnvKernelSpecManager the server's manager, in its config too.
+
+    Setting the trait alone does not last: when extensions' config is merged into the server's
+    (right after linking), traitlets applies ``ServerApp.kernel_spec_manager_class`` from the config
+    again, which would bring the other manager back.
+    """
+    serverapp.config.ServerApp.kernel_spec_manager_class = EnvKernelSpecManager
+    serverapp.kernel_spec_manager_class = EnvKernelSpecManager
