@@ -85,7 +85,7 @@ def lab(ui_envs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
     argv = [
         sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser", f"--ServerApp.token={TOKEN}",
         f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={ui_envs}",
-        "--ServerApp.kernel_spec_manager_class=envkernels.kernels.manager.EnvKernelSpecManager",
+        # no --ServerApp.kernel_spec_manager_class: the installed extension adopts the manager, as for users
         "--EnvKernelsApp.default_roots=False", f"--EnvKernelsApp.audit_db={OSV_DB}",
         f"--EnvKernelSpecManager.roots={ui_envs}", "--EnvKernelSpecManager.default_roots=False",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",

@@ -11,6 +11,7 @@ if another manager was configured, ours takes the setting and wraps the other on
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpecManager
@@ -26,11 +27,18 @@ def adopt_kernel_spec_manager(serverapp: Any, log: logging.Logger | None = None)
     or the other manager is a gateway), or ``"default"`` (jupyter_client's plain manager).
     """
     log = log or logging.getLogger("envkernels")
-    current = serverapp.kernel_spec_manager_class
+    # At link time (before `init_configurables`) an unset trait cannot even be read: its dynamic
+    # default consults `serverapp.gateway_config`, which does not exist yet. Unset means "the
+    # default", which is jupyter_client's plain manager unless a gateway is configured.
+    current = (
+        serverapp.kernel_spec_manager_class
+        if serverapp.trait_has_value("kernel_spec_manager_class")
+        else KernelSpecManager
+    )
     if isinstance(current, type) and issubclass(current, EnvKernelSpecManager):
         return "ours"
     name = getattr(current, "__name__", str(current))
-    if getattr(serverapp, "gateway_config", None) is not None and serverapp.gateway_config.gateway_enabled:
+    if _gateway_enabled(serverapp):
         log.warning(
             "envkernels: kernels come from a gateway (%s); environments are not offered as kernels", name
         )
@@ -63,3 +71,12 @@ def _use_ours(serverapp: Any) -> None:
     """
     serverapp.config.ServerApp.kernel_spec_manager_class = EnvKernelSpecManager
     serverapp.kernel_spec_manager_class = EnvKernelSpecManager
+
+
+def _gateway_enabled(serverapp: Any) -> bool:
+    """True when kernels come from a gateway: then its kernel spec manager stays."""
+    config = getattr(serverapp, "gateway_config", None)  # exists once configurables are built
+    if config is not None:
+        return bool(config.gateway_enabled)
+    gateway = serverapp.config.get("GatewayClient", {})
+    return bool(gateway.get("url") or os.environ.get("JUPYTER_GATEWAY_URL"))

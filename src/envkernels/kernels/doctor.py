@@ -3,7 +3,7 @@
 The report is data (``Diagnosis``); the CLI prints it as a table or JSON. Each problem is a
 finding with SPEC.md's shape (``code``, ``severity``, ``package``, ``message``, ``hint``).
 
-Codes: ``manager-not-active`` (another ``kernel_spec_manager_class`` wins the Jupyter config),
+Codes: ``manager-not-active`` (the server extension, which installs the manager, is not enabled),
 ``provisioner-missing``, ``duplicate-kernelspec`` (two kernelspecs start the same environment),
 ``stale-kernelspec``, ``broken-environment``, ``no-ipykernel``.
 """
@@ -50,9 +50,33 @@ def configured_manager() -> tuple[str | None, str | None]:
     directory ``jupyter_server_config.d/*.json`` sorted, then ``jupyter_server_config.json``);
     the last one that sets it wins. Python config files are not evaluated.
     """
+    value = source = None
+    for path, data in _server_config_files():
+        cls = (data.get("ServerApp") or {}).get("kernel_spec_manager_class")
+        if cls:
+            value, source = str(cls), str(path)
+    return value, source
+
+
+def extension_enabled() -> bool:
+    """True when the JSON config files enable the ``envkernels`` server extension (last one wins).
+
+    The extension is what makes the server use EnvKernelSpecManager: it adopts (and wraps)
+    whatever manager is configured while it is linked.
+    """
+    enabled = False
+    for _path, data in _server_config_files():
+        value = ((data.get("ServerApp") or {}).get("jpserver_extensions") or {}).get("envkernels")
+        if isinstance(value, bool):
+            enabled = value
+    return enabled
+
+
+def _server_config_files() -> list[tuple[Path, dict[str, Any]]]:
+    """The JSON server config files that parse, lowest priority first."""
     from jupyter_core.paths import jupyter_config_path
 
-    value = source = None
+    found: list[tuple[Path, dict[str, Any]]] = []
     for directory in reversed(jupyter_config_path()):
         d = Path(directory)
         files = [*sorted((d / "jupyter_server_config.d").glob("*.json")), d / "jupyter_server_config.json"]
@@ -61,14 +85,9 @@ def configured_manager() -> tuple[str | None, str | None]:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            cls = (
-                (data.get("ServerApp") or {}).get("kernel_spec_manager_class")
-                if isinstance(data, dict)
-                else None
-            )
-            if cls:
-                value, source = str(cls), str(path)
-    return value, source
+            if isinstance(data, dict):
+                found.append((path, data))
+    return found
 
 
 def _software() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -94,17 +113,18 @@ def diagnose(roots: list[str] | None = None, default_roots: bool = True) -> Diag
     jupyter, python = _software()
     diag = Diagnosis(jupyter=jupyter, python=python)
     cls, source = jupyter["kernel_spec_manager_class"], jupyter["kernel_spec_manager_config"]
-    if cls != MANAGER_CLASS:
+    jupyter["envkernels_extension_enabled"] = extension_enabled()
+    if cls != MANAGER_CLASS and not jupyter["envkernels_extension_enabled"]:
         where = f" (set in `{source}`)" if source else ""
         diag.findings.append(
             Finding(
                 "manager-not-active",
                 "warning",
                 None,
-                f"the Jupyter server uses `{cls or 'jupyter_client.kernelspec.KernelSpecManager'}`{where}, "
-                "so environments are not offered as kernels",
-                "the envkernels server extension wraps it at start; if it is not enabled: "
-                "`jupyter server extension enable envkernels`",
+                f"the envkernels server extension is not enabled, so the server keeps "
+                f"`{cls or 'jupyter_client.kernelspec.KernelSpecManager'}`{where} and offers no "
+                "environments as kernels",
+                "`jupyter server extension enable envkernels` (it adopts, and wraps, any other manager)",
             )
         )
     if not provisioner_installed():
