@@ -4,7 +4,15 @@
  * dependency tree or a diff.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, InputDialog, MainAreaWidget, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  ICommandPalette,
+  InputDialog,
+  ISessionContextDialogs,
+  MainAreaWidget,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -15,6 +23,7 @@ import { h } from './dom';
 import { badgeOf, EnvironmentsModel } from './model';
 import { CommandIDs, EnvironmentsPanel } from './panel';
 import { NotebookLockLink } from './notebooklock';
+import { watchPortableName } from './portable';
 import { KernelEnvStatus } from './status';
 import { DiffView, ReportView, TreeView } from './views';
 
@@ -46,12 +55,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Environments panel, kernel status item, dependency tree and diff views for envkernels.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [IStatusBar, ICommandPalette],
+  optional: [IStatusBar, ICommandPalette, ISessionContextDialogs],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     statusBar: IStatusBar | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    sessionDialogs: ISessionContextDialogs | null
   ) => {
     const model = new EnvironmentsModel();
     const { commands, serviceManager } = app;
@@ -268,6 +278,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     tracker.forEach(panel => new NotebookLockLink(panel, isEnvKernel));
     tracker.widgetAdded.connect((_, panel) => new NotebookLockLink(panel, isEnvKernel));
+    // A notebook saved on another machine names `envk-<kind>-<slug>-<other hash>`: start it on the
+    // local environment the server resolves it to, instead of asking (portable.ts).
+    tracker.widgetAdded.connect((_, panel) => watchPortableName(panel, serviceManager.kernelspecs, sessionDialogs));
     void model.load();
   }
 };
