@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from envfactory import UV_CACHE_DIR, make_venv
+from simple_index_server import download, serve
 
 # Variables through which a tool's environments could leak in from the machine running the tests.
 _TOOL_VARS = (
@@ -45,7 +47,7 @@ def shared_envs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def small_env(shared_envs: Path) -> Path:
     """A read-only venv with a couple of small pure-Python packages (six, idna)."""
-    return make_venv(shared_envs / "small", ["six==1.16.0", "idna==3.7"])
+    return make_venv(shared_envs / "small", list(SMALL_ENV_PINS))
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +59,27 @@ def kernel_env(shared_envs: Path) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def _uv_cache_env() -> None:
     os.environ.setdefault("UV_CACHE_DIR", UV_CACHE_DIR)
+
+
+# The exact versions `small_env` installs: a local index serving their wheels can lock and sync it.
+SMALL_ENV_PINS = ("six==1.16.0", "idna==3.7")
+
+
+@pytest.fixture(scope="session")
+def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheels of small_env's packages, downloaded from PyPI with pip (once per session)."""
+    return download(SMALL_ENV_PINS, tmp_path_factory.mktemp("wheels"))
+
+
+@pytest.fixture(scope="session")
+def local_index(wheel_dir: Path) -> Iterator[str]:
+    """A simple index (PEP 691 JSON + PEP 503 HTML) serving ``wheel_dir`` on 127.0.0.1."""
+    with serve(wheel_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def html_index(wheel_dir: Path) -> Iterator[str]:
+    """The same wheels from an index answering HTML only (no PEP 691 JSON)."""
+    with serve(wheel_dir, html_only=True) as url:
+        yield url

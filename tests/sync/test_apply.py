@@ -73,7 +73,7 @@ def test_hash_mismatch_fails_and_the_environment_is_restored(
 
 
 def test_requirements_lock_with_hashes_is_applied_hash_checked(
-    small_env: Path, small_lock: Path, tmp_path: Path, sync_index: str, isolated_home: Path
+    small_env: Path, small_lock: Path, tmp_path: Path, local_index: str, isolated_home: Path
 ) -> None:
     from envkernels.lockfiles import read_lock
 
@@ -170,13 +170,13 @@ def test_cli_sync_of_a_corrupted_lock_is_one_error_with_a_hint(tmp_path: Path, s
 
 
 def test_sync_notebook_create_builds_an_env_beside_it_and_installs_a_kernel(
-    small_env: Path, sync_index: str, tmp_path: Path, isolated_home: Path
+    small_env: Path, local_index: str, tmp_path: Path, isolated_home: Path
 ) -> None:
     import nbformat
 
     nb = tmp_path / "study.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), str(nb))
-    locked = _cli("lock", str(small_env), "--notebook", str(nb), "--index-url", sync_index)
+    locked = _cli("lock", str(small_env), "--notebook", str(nb), "--index-url", local_index)
     assert locked.returncode == 0, locked.stderr
     created = _cli("sync", str(nb), "--create", "--json")
     assert created.returncode == 0, created.stderr
