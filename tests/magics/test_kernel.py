@@ -284,7 +284,7 @@ def test_interrupting_a_magic_keeps_the_worker_and_the_next_magic_gets_its_own_r
 def test_magics_work_in_an_environment_without_ipykernel(
     tmp_path: Path, small_env: Path, isolated_home: Path
 ) -> None:
-    """The launcher lends ipykernel from an overlay outside the environment (H2); the magics come
+    """The launcher lends ipykernel from an overlay outside the environment; the magics come
     along, and the environment's installed set is the same afterwards."""
     before = freeze(small_env)
     overlay = tmp_path / "overlay"

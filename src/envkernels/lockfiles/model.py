@@ -33,7 +33,7 @@ class LockedPackage:
     directory: dict[str, object] | None = field(default=None, hash=False, compare=False)
     editable: bool = False
     groups: tuple[str, ...] = ()  # extras / dependency groups the entry belongs to (when the format says)
-    # Added by the lockfile readers (H4): edges for formats whose markers live on dependencies
+    # Added by the lockfile readers: edges for formats whose markers live on dependencies
     # (uv.lock): (name, marker or None, version or None); `index` the registry URL when known.
     dependencies: tuple[tuple[str, str | None, str | None], ...] = field(default=(), compare=False)
     index: str | None = None
@@ -59,7 +59,7 @@ class Lock:
     packages: tuple[LockedPackage, ...]
     requires_python: str | None = None
     warnings: tuple[str, ...] = ()
-    # Added by the lockfile readers (H4).
+    # Added by the lockfile readers.
     lock_version: str | None = None
     created_by: str | None = None
     environments: tuple[str, ...] = ()  # PEP 751 `environments` markers (the lock applies to one of them)
