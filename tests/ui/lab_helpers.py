@@ -33,3 +33,22 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def run_until_output(page, editor, output, *, timeout: int = 60_000, tries: int = 4) -> None:  # type: ignore[no-untyped-def]
+    """Run the cell whose editor is ``editor`` (Ctrl+Enter) until the locator ``output`` shows.
+
+    Under load, the first execute of a just-connected kernel is now and then dropped by the front
+    end (the prompt stays `[ ]`); the cell is run in place again then, ``tries`` times at most.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _attempt in range(tries):
+        editor.click()
+        page.keyboard.press("Control+Enter")
+        try:
+            output.wait_for(timeout=timeout)
+            return
+        except PlaywrightTimeout:
+            continue
+    output.wait_for(timeout=5_000)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lab_helpers import Lab, screenshot
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from lab_helpers import Lab, run_until_output, screenshot
 from playwright.sync_api import expect
 
 from envfactory import freeze, make_venv
@@ -53,17 +52,7 @@ def test_kernel_starts_from_the_launcher_runs_a_cell_and_the_status_item_names_i
     page.keyboard.type("import sys, six; print(sys.prefix, 6 * 7)")
     expect(editor).to_contain_text("print(sys.prefix")
     output = notebook.locator(".jp-OutputArea-output").first
-    # Under load, the first execute of a just-connected kernel is now and then dropped by the
-    # front end (the prompt stays `[ ]`); run the cell in place again then, a few times at most.
-    for _attempt in range(4):
-        editor.click()
-        page.keyboard.press("Control+Enter")
-        try:
-            output.wait_for(timeout=30_000)
-            break
-        except PlaywrightTimeout:
-            continue
-    output.wait_for(timeout=5_000)
+    run_until_output(page, editor, output, timeout=30_000)
     text = output.inner_text()
     assert text.strip().endswith("42"), text
     assert str(Path(env["prefix"])) in text  # the kernel runs inside the environment

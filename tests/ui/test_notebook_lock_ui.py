@@ -15,8 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lab_helpers import Lab, screenshot
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from lab_helpers import Lab, run_until_output, screenshot
 from playwright.sync_api import expect
 
 from envkernels.lockfiles import read_lock
@@ -48,15 +47,7 @@ def _run_cell(page, cell, expect_text: str) -> str:  # type: ignore[no-untyped-d
     """Run ``cell`` in place until its output shows ``expect_text`` (a just-connected kernel's
     first execute is now and then dropped by the front end under load; run it again then)."""
     output = cell.locator(".jp-OutputArea-output", has_text=expect_text)
-    for _attempt in range(4):
-        cell.locator(".cm-content").click()
-        page.keyboard.press("Control+Enter")
-        try:
-            output.first.wait_for(timeout=60_000)
-            break
-        except PlaywrightTimeout:
-            continue
-    output.first.wait_for(timeout=5_000)
+    run_until_output(page, cell.locator(".cm-content"), output.first)
     return str(cell.locator(".jp-OutputArea").inner_text())
 
 

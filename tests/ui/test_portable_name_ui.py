@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from lab_helpers import Lab, screenshot
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from lab_helpers import Lab, run_until_output, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,14 +49,7 @@ def test_notebook_with_another_machines_kernel_name_starts_on_the_local_env_with
 
     cell = notebook.locator(".jp-CodeCell").first
     output = cell.locator(".jp-OutputArea-output", has_text="PREFIX=")
-    for _attempt in range(4):  # a just-connected kernel's first execute is now and then dropped
-        cell.locator(".cm-content").click()
-        page.keyboard.press("Control+Enter")
-        try:
-            output.first.wait_for(timeout=60_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    run_until_output(page, cell.locator(".cm-content"), output.first)
     printed = output.first.inner_text().strip()
     assert printed == f"PREFIX={env['prefix']}"
     assert page.locator(".jp-Dialog", has_text="Select Kernel").count() == 0
