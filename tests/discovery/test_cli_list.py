@@ -112,8 +112,9 @@ def test_unknown_kind_is_a_usage_error(isolated_home: Path) -> None:
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
-def test_missing_root_is_a_warning_not_an_error(isolated_home: Path, tmp_path: Path) -> None:
+def test_missing_root_is_a_usage_error_not_an_empty_list(isolated_home: Path, tmp_path: Path) -> None:
+    # An empty list would claim "no environments there" about a directory that was never looked at.
     proc = envkernels("list", "--json", "--no-default-roots", "--root", str(tmp_path / "nope"))
-    assert proc.returncode == 0
-    assert json.loads(proc.stdout) == []
-    assert "warning: root" in proc.stderr
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith(f"error: `{tmp_path / 'nope'}` is not a directory\nhint: ")

@@ -2,7 +2,8 @@
 
 Exit codes (SPEC.md): 0 fine; 1 an error finding (with ``--strict``: any warning); 2 bad
 arguments, or a file of the user's (pyproject, lockfile, notebook) that could not be read, each
-named on stderr as ``error:``/``hint:``; the rest of the check is still printed.
+named on stderr as ``error:``/``hint:`` and no verdict printed (a check missing an input it was
+asked to use is no verdict).
 Kept light: discovery and the check are imported inside ``run()``.
 """
 
@@ -40,14 +41,14 @@ def run(args: argparse.Namespace) -> int:
     env = resolve_target(args.target)
     report = check_environment(env, lock=args.lock, notebook=args.notebook)
     problems = report.extra.get("input_errors", [])
-    for prob in problems:
-        print_error(prob["message"], prob.get("hint"))
+    if problems:
+        for prob in problems:
+            print_error(prob["message"], prob.get("hint"))
+        return 2
     if args.json:
         print_json(report.to_dict())
     else:
         _print_text(report, paint)
-    if problems:
-        return 2
     worst = {f.severity for f in report.findings}
     if "error" in worst or (args.strict and "warning" in worst):
         return 1

@@ -47,12 +47,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
+    from envkernels.cli.inputs import require_directories
     from envkernels.discovery import discover, resolve_target
     from envkernels.kernels.installed import install_kernelspec
 
     if args.all and args.target:
         raise UsageError("give a TARGET or --all, not both", hint="`envkernels kernels install --all`")
     if args.all:
+        require_directories(args.root)
         envs = discover(roots=args.root, default_roots=not args.no_default_roots)
     else:
         envs = [resolve_target(args.target)]

@@ -1,15 +1,16 @@
 """`envkernels list`: the discovered environments, as a table or SPEC.md's JSON records.
 
-Data (the table, the JSON array) goes to stdout; a root that does not exist and each broken
-environment's problem and hint go to stderr as ``warning:``/``hint:`` lines. Exit 0 whenever the
-listing itself worked, broken environments included (they are data, not a failure).
+Data (the table, the JSON array) goes to stdout; each broken environment's problem and hint go to
+stderr as ``warning:``/``hint:`` lines. Exit 0 whenever the listing itself worked, broken
+environments included (they are data, not a failure); 2 for bad input (an unknown ``--kind``, a
+``--root`` that is not a directory), with nothing on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 
+from envkernels.cli.inputs import require_directories
 from envkernels.cli.output import print_json, print_table, print_warning
 from envkernels.discovery import discover
 from envkernels.errors import UsageError
@@ -39,9 +40,7 @@ def run(args: argparse.Namespace) -> int:
     bad = [k for k in args.kind if k not in KINDS]
     if bad:
         raise UsageError(f"unknown kind `{bad[0]}`", hint=f"kinds are: {', '.join(KINDS)}")
-    for root in args.root:
-        if not os.path.isdir(os.path.expanduser(root)):
-            print_warning(f"root `{root}` is not a directory; skipped", "check the path given to `--root`")
+    require_directories(args.root)
     envs = discover(roots=args.root, default_roots=not args.no_default_roots)
     if args.kind:
         envs = [e for e in envs if e.kind in args.kind]
