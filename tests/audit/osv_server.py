@@ -5,8 +5,11 @@ Endpoints (as api.osv.dev): ``POST /v1/querybatch`` (ids per query, ``next_page_
 for one package version; what pip-audit calls). Matching uses the tests' plain reading
 (``osv_plain``), not envkernels' code. Faults for the bad-input tests, by ``mode``: ``"500"``,
 ``"garbage"`` (HTML), ``"shape"`` (JSON of the wrong shape), ``"slow"`` (answers after
-``slow_seconds``); ``fail_ids`` answer 500 for those records; ``latency`` is slept on every
-request (the benchmark's realistic network delay). ``requests`` logs what was asked.
+``slow_seconds``), ``"trickle"`` (headers at once, then the body one byte every
+``trickle_seconds``), ``"cut"`` (a ``Content-Length`` larger than the body, then the connection
+closes), ``"vulns-shape"`` (querybatch results whose ``vulns`` is not a list); ``fail_ids``
+answer 500 for those records; ``latency`` is slept on every request (the benchmark's realistic
+network delay). ``requests`` logs what was asked.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class OsvState:
         self.fail_ids: set[str] = set()
         self.latency = 0.0
         self.slow_seconds = 3.0
+        self.trickle_seconds = 5.0
         self.page_size: int | None = None
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
@@ -90,6 +94,33 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if state.mode == "slow":
             time.sleep(state.slow_seconds)
+        if state.mode == "trickle":
+            body = json.dumps({"results": []}).encode() + b" " * 1000
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(state.trickle_seconds)
+            except OSError:
+                pass  # the client gave up, as it should
+            return True
+        if state.mode == "cut":
+            body = b'{"results": [{"vulns": [{"id": "PYSEC-'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) + 500))
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+            self.close_connection = True
+            return True
+        if state.mode == "vulns-shape" and self.command == "POST":
+            self._json({"results": [{"vulns": 5}]})
+            return True
         return False
 
     def do_POST(self) -> None:

@@ -15,11 +15,20 @@ Two places configure it:
 - the server (or any caller): an :class:`AuditConfig` with the same fields, which the Jupyter
   server extension fills from its traitlets.
 
-The source: an explicit argument wins, else the first of the project, the server and
-``$ENVKERNELS_AUDIT_DB``/``$ENVKERNELS_OSV_API_URL`` that names a ``db`` or an ``api-url`` (a
-project's API URL beats a server's db), else the public OSV API. The license policy is the
-stricter of the two: deny lists add up, allow lists intersect, ``fail-on-unknown`` holds if either
-says so.
+Who decides depends on who runs the audit:
+
+- **the server** (``AuditConfig(authoritative=True)``, what the Jupyter extension passes): its
+  configuration wins. A project may narrow it (deny more licenses, allow fewer, fail on unknown
+  ones, a shorter timeout or cache time), never widen it, choose where advisories come from (its
+  ``db`` and ``api-url`` are not used) or lengthen a timeout. Every setting of the project that
+  was not honoured is returned as a note, which the audit reports as a ``config-ignored`` finding.
+- **the user** (the CLI and the magics, ``authoritative=False``): the project is the user's own,
+  so its ``db``/``api-url`` choose the source: an explicit argument wins, else the first of the
+  project, the caller's config and ``$ENVKERNELS_AUDIT_DB``/``$ENVKERNELS_OSV_API_URL`` that names
+  one, else the public OSV API. The report's ``advisory_source`` names what answered.
+
+The license policy is the stricter of the two either way: deny lists add up, allow lists
+intersect, ``fail-on-unknown`` holds if either says so.
 """
 
 from __future__ import annotations
@@ -32,6 +41,9 @@ from typing import Any
 
 from envkernels.errors import BadInputError
 
+DEFAULT_TIMEOUT = 10.0  # seconds per API request
+DEFAULT_CACHE_TTL = 3600.0  # seconds an API answer is kept
+DEFAULT_DEADLINE = 30.0  # seconds the whole audit may take
 _KEYS = ("db", "api-url", "cache-ttl", "timeout", "allow", "deny", "fail-on-unknown")
 _TABLE = "[tool.envkernels.audit]"
 
@@ -59,6 +71,9 @@ class AuditConfig:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     fail_on_unknown: bool | None = None
+    deadline: float | None = None  # seconds the whole audit may take (None: DEFAULT_DEADLINE)
+    authoritative: bool = False  # a server's: a project may narrow it, never widen or redirect it
+    origin: str | None = None  # the file these settings were read from (named in notes)
 
     def license_policy(self) -> LicensePolicy:
         """The license policy these settings describe, ids in canonical SPDX form."""
@@ -155,34 +170,86 @@ def read_project_config(project: str | os.PathLike[str] | None) -> AuditConfig:
                     hint="`fail-on-unknown = true`",
                 )
             settings["fail_on_unknown"] = value
-    config = AuditConfig(**settings)
+    config = AuditConfig(**settings, origin=str(path))
     config.license_policy()  # validate the ids now, naming the file's entries
     return config
 
 
 def merge(server: AuditConfig | None, project: AuditConfig | None) -> AuditConfig:
     """One configuration from a server's and a project's (see the module docstring for the rules)."""
+    return combine(server, project)[0]
+
+
+def combine(server: AuditConfig | None, project: AuditConfig | None) -> tuple[AuditConfig, list[str]]:
+    """The configuration an audit uses, and a note for each project setting that was not honoured.
+
+    With an authoritative ``server`` the project only narrows (see the module docstring).
+    """
     server = server or AuditConfig()
     project = project or AuditConfig()
+    notes: list[str] = []
+    where = f"`{project.origin}`" if project.origin else "the project"
+    allow: tuple[str, ...]
+    cache_ttl: float | None
+    timeout: float | None
     if server.allow and project.allow:
         server_allow = set(canonical_ids(server.allow, "allow"))
-        allow = tuple(a for a in canonical_ids(project.allow, "allow") if a in server_allow)
+        wanted = canonical_ids(project.allow, "allow")
+        allow = tuple(a for a in wanted if a in server_allow)
+        widened = [a for a in wanted if a not in server_allow]
+        if widened and server.authoritative:
+            notes.append(
+                f"{_TABLE} of {where} allows {', '.join(f'`{a}`' for a in widened)}, which the server's "
+                "license policy does not allow: still not allowed"
+            )
         allow = allow or ("LicenseRef-envkernels-nothing-allowed",)  # disjoint lists allow nothing
     else:
         allow = project.allow or server.allow
-    # The source: the first place that names one decides (a project's API URL beats a server's db).
+    if server.authoritative and server.fail_on_unknown and project.fail_on_unknown is False:
+        notes.append(
+            f"`fail-on-unknown = false` in {where} is not used: the server fails on unknown licenses"
+        )
     env_layer = AuditConfig(
         db=os.environ.get("ENVKERNELS_AUDIT_DB") or None,
         api_url=os.environ.get("ENVKERNELS_OSV_API_URL") or None,
     )
-    chooser = next((c for c in (project, server, env_layer) if c.db or c.api_url), AuditConfig())
-    return replace(
+    if server.authoritative:
+        # Where advisories come from, and how long the server waits, are the administrator's call:
+        # a cloned repository must not send the package list elsewhere or point at another database.
+        for key, value in (("db", project.db), ("api-url", project.api_url)):
+            if value:
+                notes.append(
+                    f"`{key}` in {_TABLE} of {where} is not used: on this server the administrator "
+                    "chooses where advisories come from"
+                )
+        chooser = next((c for c in (server, env_layer) if c.db or c.api_url), AuditConfig())
+        ttl = server.cache_ttl if server.cache_ttl is not None else DEFAULT_CACHE_TTL
+        cache_ttl = _narrowed(ttl, project.cache_ttl, "cache-ttl", where, notes)
+        wait = server.timeout if server.timeout is not None else DEFAULT_TIMEOUT
+        timeout = _narrowed(wait, project.timeout, "timeout", where, notes)
+    else:
+        chooser = next((c for c in (project, server, env_layer) if c.db or c.api_url), AuditConfig())
+        cache_ttl = project.cache_ttl if project.cache_ttl is not None else server.cache_ttl
+        timeout = project.timeout if project.timeout is not None else server.timeout
+    merged = replace(
         server,
         db=chooser.db,
         api_url=chooser.api_url,
-        cache_ttl=project.cache_ttl if project.cache_ttl is not None else server.cache_ttl,
-        timeout=project.timeout if project.timeout is not None else server.timeout,
+        cache_ttl=cache_ttl,
+        timeout=timeout,
         allow=allow,
         deny=tuple(dict.fromkeys((*server.deny, *project.deny))),
         fail_on_unknown=bool(server.fail_on_unknown) or bool(project.fail_on_unknown),
+        origin=None,
     )
+    return merged, notes
+
+
+def _narrowed(server: float, project: float | None, key: str, where: str, notes: list[str]) -> float:
+    """A number a project may lower but not raise (a server's timeout or cache time)."""
+    if project is None or project <= server:
+        return server if project is None else project
+    notes.append(
+        f"`{key} = {project:g}` in {_TABLE} of {where} is above the server's {server:g}: {server:g} is used"
+    )
+    return server

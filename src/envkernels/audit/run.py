@@ -9,12 +9,16 @@ Findings (``code``, severity):
 
 - ``vulnerability`` (error): one per vulnerability, aliases merged, with the fix as a hint;
 - ``license-denied`` (error), ``license-unknown`` (warning; error with ``fail-on-unknown``);
-- ``source-unavailable`` (error): the source could not answer; every package is in ``skipped``;
+- ``source-unavailable`` (error): the source could not answer (every package is in ``skipped``),
+  did not answer within the deadline, or one package's advisories could not be read (that package
+  is in ``skipped``): "not checked", never "no vulnerabilities"; ``extra["checked"]`` is then false;
+- ``config-ignored`` (info): a project setting the server's configuration does not allow (see ``policy``);
 - ``advisory-invalid``/``advisory-unavailable`` (warning): a record that could not be read or fetched;
 - ``version-invalid``/``invalid-metadata`` (warning): an installed version or metadata we cannot read.
 
 Source selection: ``db`` (a local OSV database), else ``api_url``, else the configuration (see
-``policy``), else the public OSV API ``https://api.osv.dev``.
+``policy``), else the public OSV API ``https://api.osv.dev``. The whole query runs inside a
+deadline (``deadline=``, else the configuration's, else 30 s).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import hashlib
 import os
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +37,17 @@ from packaging.version import Version
 
 from envkernels.audit.licenses import LicenseInfo, license_of, license_status
 from envkernels.audit.matching import Vulnerability, match_package, parse_version
-from envkernels.audit.policy import AuditConfig, merge, read_project_config
+from envkernels.audit.policy import (
+    DEFAULT_CACHE_TTL,
+    DEFAULT_DEADLINE,
+    DEFAULT_TIMEOUT,
+    AuditConfig,
+    combine,
+    read_project_config,
+)
 from envkernels.audit.sources.interface import (
     AdvisorySource,
+    Deadline,
     Dependency,
     Skipped,
     SourceResult,
@@ -43,8 +57,8 @@ from envkernels.discovery.layout import slugify
 from envkernels.errors import UsageError
 from envkernels.model import Environment, Finding, Report
 
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_CACHE_TTL = 3600.0
+__all__ = ["DEFAULT_CACHE_TTL", "DEFAULT_DEADLINE", "DEFAULT_TIMEOUT"]  # kept importable from here
+UNREADABLE = "source-unavailable"  # a source's warning about advisories it could not read
 _NONE = Version("0")
 
 
@@ -59,7 +73,11 @@ class AuditItem:
 
 
 def select_source(
-    config: AuditConfig, *, db: str | None = None, api_url: str | None = None
+    config: AuditConfig,
+    *,
+    db: str | None = None,
+    api_url: str | None = None,
+    deadline: Deadline | None = None,
 ) -> AdvisorySource:
     """The advisory source the arguments and configuration ask for (see the module docstring)."""
     if db:
@@ -76,11 +94,27 @@ def select_source(
         api_url or config.api_url or DEFAULT_API_URL,
         timeout=config.timeout if config.timeout is not None else DEFAULT_TIMEOUT,
         cache_ttl=config.cache_ttl if config.cache_ttl is not None else DEFAULT_CACHE_TTL,
+        deadline=deadline,
     )
 
 
-def _configuration(project: str | os.PathLike[str] | None, config: AuditConfig | None) -> AuditConfig:
-    return merge(config, read_project_config(project))
+def _configuration(
+    project: str | os.PathLike[str] | None, config: AuditConfig | None, deadline: float | None
+) -> tuple[AuditConfig, list[Finding]]:
+    """The merged configuration, and a ``config-ignored`` finding per project setting not honoured."""
+    merged, notes = combine(config, read_project_config(project))
+    if deadline is not None:
+        merged = replace(merged, deadline=deadline)
+    hint = "an administrator configures audits with `c.EnvKernelsApp.audit_*` traits (see docs/security.md)"
+    return merged, [Finding("config-ignored", "info", None, note, hint) for note in notes]
+
+
+def _deadline(config: AuditConfig) -> Deadline:
+    seconds = config.deadline if config.deadline is not None else DEFAULT_DEADLINE
+    if seconds <= 0:
+        raise UsageError(f"the audit deadline must be more than 0 seconds, not {seconds:g}",
+                         hint="e.g. `--deadline 30`")
+    return Deadline(seconds)
 
 
 def _fix_hint(vuln: Vulnerability, environment: Environment, lock: str | None) -> str:
@@ -103,20 +137,45 @@ def _fix_hint(vuln: Vulnerability, environment: Environment, lock: str | None) -
     return f"`uv pip install --python {shlex.quote(python)} {shlex.quote(f'{pkg}>={fixed}')}`"
 
 
-def _query(source: AdvisorySource, deps: Sequence[Dependency]) -> tuple[SourceResult, Finding | None]:
-    """Ask the source; a source that cannot answer becomes ``skipped`` entries and an error finding."""
+def _unavailable(deps: Sequence[Dependency], exc: SourceUnavailable) -> tuple[SourceResult, Finding]:
+    skipped = tuple(Skipped(d.name, d.version, exc.message) for d in deps)
+    finding = Finding(
+        "source-unavailable",
+        "error",
+        None,
+        f"{exc.message}; nothing was checked, so no verdict is given",
+        exc.hint,
+    )
+    return SourceResult(advisories={}, skipped=skipped), finding
+
+
+def _query(
+    source: AdvisorySource, deps: Sequence[Dependency], deadline: Deadline | None = None
+) -> tuple[SourceResult, Finding | None]:
+    """Ask the source; one that cannot answer (or not within the deadline) becomes ``skipped`` + an error."""
+    if deadline is None:
+        try:
+            return source.query(deps), None
+        except SourceUnavailable as exc:
+            return _unavailable(deps, exc)
+    # The query runs in its own thread so the audit ends at the deadline whatever the source does;
+    # the API source also shortens its own waits to the deadline, so that thread ends soon after.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="envkernels-audit")
     try:
-        return source.query(deps), None
-    except SourceUnavailable as exc:
-        skipped = tuple(Skipped(d.name, d.version, exc.message) for d in deps)
-        finding = Finding(
-            "source-unavailable",
-            "error",
-            None,
-            f"{exc.message}; nothing was checked, so no verdict is given",
-            exc.hint,
-        )
-        return SourceResult(advisories={}, skipped=skipped), finding
+        future = pool.submit(source.query, deps)
+        try:
+            return future.result(timeout=max(0.0, deadline.remaining())), None
+        except SourceUnavailable as exc:
+            return _unavailable(deps, exc)
+        except FutureTimeout:
+            late = SourceUnavailable(
+                f"`{source.label}` did not answer within the audit's deadline ({deadline.seconds:g} s)",
+                hint="try again later, raise the deadline (`--deadline SECONDS`, "
+                "`c.EnvKernelsApp.audit_deadline`), or audit offline with `--db DIR`",
+            )
+            return _unavailable(deps, late)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def audit_items(
@@ -128,6 +187,8 @@ def audit_items(
     licenses: bool = False,
     lock: str | None = None,
     skipped: Sequence[Skipped] = (),
+    deadline: Deadline | None = None,
+    notes: Sequence[Finding] = (),
 ) -> Report:
     """The pure-ish core: match ``items`` against ``source`` and the license policy; build the Report."""
     findings: list[Finding] = []
@@ -165,7 +226,7 @@ def audit_items(
             )
         deps.append(Dependency(item.name, item.version))
 
-    result, unavailable = _query(source, deps)
+    result, unavailable = _query(source, deps, deadline)
     skipped_all.extend(result.skipped)
     vulns: list[Vulnerability] = []
     for dep in deps:
@@ -187,7 +248,12 @@ def audit_items(
         )
         for v in vulns
     ]
-    warning_findings = [Finding(w.code, "warning", w.package, w.message, w.hint) for w in result.warnings]
+    # An advisory that could not be read leaves its package (or, unattributed, any package) unchecked.
+    warning_findings = [
+        Finding(w.code, "error" if w.code == UNREADABLE else "warning", w.package, w.message, w.hint)
+        for w in result.warnings
+    ]
+    unread = [f for f in warning_findings if f.severity == "error"]
 
     extra: dict[str, Any] = {
         "vulnerabilities": [v.to_dict() for v in vulns],
@@ -235,8 +301,11 @@ def audit_items(
         extra["licenses"] = rows
     extra["skipped"] = [s.to_dict() for s in skipped_all]
     extra["advisory_source"] = source.label
-    ordered = ([unavailable] if unavailable else []) + vuln_findings + license_findings + findings
-    return Report(environment, tuple(ordered + warning_findings), extra)
+    # False when anything was left unchecked: the UI shows no clean badge for such a report.
+    extra["checked"] = unavailable is None and not unread
+    ordered = ([unavailable] if unavailable else []) + unread + vuln_findings + license_findings + findings
+    rest = [f for f in warning_findings if f.severity != "error"]
+    return Report(environment, tuple(ordered + rest + list(notes)), extra)
 
 
 def audit_environment(
@@ -247,24 +316,26 @@ def audit_environment(
     api_url: str | None = None,
     project: str | None = None,
     config: AuditConfig | None = None,
+    deadline: float | None = None,
 ) -> Report:
     """Audit the distributions installed in ``env``.
 
     ``db``: a local OSV database (directory or ``all.zip``); ``api_url``: an OSV API base URL;
     ``project``: where ``[tool.envkernels.audit]`` is read (default: the environment's project);
-    ``config``: server-wide settings (the extension fills one from its traitlets).
+    ``config``: server-wide settings (the extension fills one from its traitlets, ``authoritative``);
+    ``deadline``: seconds the whole audit may take (default: the configuration's, else 30).
     """
     # The inventory: installed_distributions(), kept in memory and on disk while site-packages is unchanged.
     from envkernels.inspect.inventory import inventory
 
-    cfg = _configuration(project or env.project, config)
-    source = select_source(cfg, db=db, api_url=api_url)
+    cfg, notes = _configuration(project or env.project, config, deadline)
+    clock = _deadline(cfg)
+    source = select_source(cfg, db=db, api_url=api_url, deadline=clock)
     items = [
         AuditItem(d.name, d.version, license_of(d) if licenses else None, d.problem)
         for d in inventory(env.prefix).distributions
     ]
-    report = audit_items(env, items, source=source, config=cfg, licenses=licenses)
-    return report
+    return audit_items(env, items, source=source, config=cfg, licenses=licenses, deadline=clock, notes=notes)
 
 
 def lockfile_environment(path: Path) -> Environment:
@@ -290,6 +361,7 @@ def audit_lockfile(
     api_url: str | None = None,
     project: str | None = None,
     config: AuditConfig | None = None,
+    deadline: float | None = None,
 ) -> Report:
     """Audit the packages a lockfile pins, without installing them (see :func:`audit_environment`)."""
     if licenses:
@@ -304,8 +376,9 @@ def audit_lockfile(
     lock_path = Path(path).resolve()
     lock = read_lock(lock_path)
     environment = lockfile_environment(lock_path)
-    cfg = _configuration(project or lock_path.parent, config)
-    source = select_source(cfg, db=db, api_url=api_url)
+    cfg, notes = _configuration(project or lock_path.parent, config, deadline)
+    clock = _deadline(cfg)
+    source = select_source(cfg, db=db, api_url=api_url, deadline=clock)
     items: list[AuditItem] = []
     skipped: list[Skipped] = []
     for pkg in lock.packages:
@@ -313,7 +386,10 @@ def audit_lockfile(
             items.append(AuditItem(pkg.name, pkg.version))
         else:
             skipped.append(Skipped(pkg.name, "", "the lock pins no version (a directory or VCS entry)"))
-    report = audit_items(environment, items, source=source, config=cfg, lock=str(lock_path), skipped=skipped)
+    report = audit_items(
+        environment, items, source=source, config=cfg, lock=str(lock_path), skipped=skipped,
+        deadline=clock, notes=notes,
+    )
     if lock.warnings:
         extra_findings = tuple(Finding("lock-warning", "warning", None, w, None) for w in lock.warnings)
         report = Report(report.environment, report.findings + extra_findings, report.extra)

@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--db", metavar="PATH", help="a local OSV database: a directory of OSV records or all.zip")
     p.add_argument("--api-url", metavar="URL", help="an OSV API base URL (default: https://api.osv.dev)")
+    p.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="seconds the whole audit may take; past it, what is left is reported not checked (default: 30)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON (SPEC.md)")
     p.add_argument("--licenses", action="store_true", help="also check licenses against the policy")
     p.add_argument("--sbom", metavar="FILE", help="write a CycloneDX JSON SBOM to FILE")
@@ -43,12 +49,16 @@ def run(args: argparse.Namespace) -> int:
     from envkernels.cli.output import print_error, print_json, print_warning
 
     if args.target and Path(args.target).is_file():
-        report = audit_lockfile(args.target, db=args.db, api_url=args.api_url, licenses=args.licenses)
+        report = audit_lockfile(
+            args.target, db=args.db, api_url=args.api_url, licenses=args.licenses, deadline=args.deadline
+        )
     else:
         from envkernels.discovery import resolve_target
 
         env = resolve_target(args.target)
-        report = audit_environment(env, db=args.db, api_url=args.api_url, licenses=args.licenses)
+        report = audit_environment(
+            env, db=args.db, api_url=args.api_url, licenses=args.licenses, deadline=args.deadline
+        )
 
     for f in report.findings:
         if f.code == "source-unavailable":
@@ -110,7 +120,11 @@ def _print_text(report: Any) -> None:
     skipped = extra.get("skipped", [])
     print()
     if unavailable:
-        print(f"not checked: the advisory source could not answer ({len(skipped)} packages skipped)")
+        names = sorted({f.package for f in report.findings if f.code == "source-unavailable" and f.package})
+        if names and all(f.package for f in report.findings if f.code == "source-unavailable"):
+            print(f"not checked: {', '.join(names)} (their advisories could not be read)")
+        else:
+            print(f"not checked: the advisory source did not answer in full ({len(skipped)} skipped)")
     else:
         packages = len({v["package"] for v in vulns})
         if vulns:

@@ -59,6 +59,12 @@ class EnvKernelsApp(ExtensionApp):
         config=True,
         help="Seconds an OSV API request may take before the audit reports the source as unusable.",
     )
+    audit_deadline = Float(
+        30.0,
+        config=True,
+        help="Seconds a whole audit may take; what the advisory source has not answered by then is "
+        "reported as not checked (`source-unavailable`), never as clean.",
+    )
     audit_licenses = Bool(
         False,
         config=True,
@@ -129,6 +135,7 @@ class EnvKernelsApp(ExtensionApp):
             audit_db=self.audit_db,
             audit_api_url=self.audit_api_url,
             audit_timeout=self.audit_timeout,
+            audit_deadline=self.audit_deadline,
             license_allow=tuple(self.license_allow),
             license_deny=tuple(self.license_deny),
             license_fail_on_unknown=self.license_fail_on_unknown,

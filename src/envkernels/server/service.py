@@ -31,6 +31,7 @@ class ServiceConfig:
     audit_db: str | None = None
     audit_api_url: str | None = None
     audit_timeout: float | None = None
+    audit_deadline: float = 30.0
     license_allow: tuple[str, ...] = ()
     license_deny: tuple[str, ...] = ()
     license_fail_on_unknown: bool | None = None
@@ -97,6 +98,8 @@ class EnvironmentService:
 
         env = self.environment(env_id)
         want_licenses = self.config.licenses if licenses is None else licenses
+        # The server's configuration wins: a project (a cloned repository) may narrow the policy,
+        # never choose where advisories come from (its `db`/`api-url` are reported, not used).
         server = AuditConfig(
             db=self.config.audit_db,
             api_url=self.config.audit_api_url,
@@ -104,6 +107,8 @@ class EnvironmentService:
             allow=self.config.license_allow,
             deny=self.config.license_deny,
             fail_on_unknown=self.config.license_fail_on_unknown,
+            deadline=self.config.audit_deadline,
+            authoritative=True,
         )
         return audit_environment(env, licenses=want_licenses, config=server).to_dict()
 

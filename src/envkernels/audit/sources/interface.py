@@ -9,6 +9,7 @@ into ``skipped`` entries and an error finding, never into "no vulnerabilities".
 from __future__ import annotations
 
 import functools
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,22 @@ class SourceResult:
     reported: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     warnings: tuple[SourceWarning, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+
+
+class Deadline:
+    """The moment a whole audit must be over; sources shorten their waits to fit inside it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left (0 or less: past the deadline)."""
+        return self.end - time.monotonic()
+
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        return self.remaining() <= 0
 
 
 class SourceUnavailable(EnvKernelsError):

@@ -14,6 +14,14 @@ directory's mtime). An audit checks the directories that hold records of the pac
 about, plus the ones above them (where a new package's folder would appear) and any folder whose
 files could not be read: a difference, or an index that cannot be read, means a rebuild. An edit
 made in place inside a file keeps its directory's mtime: ``touch`` the directory then.
+
+Failing closed: a database in which no OSV record can be read is an error (``--db /etc``, an empty
+folder). A record file or folder that cannot be read (permissions, a symlink loop or a dangling
+link, a file that is not YAML/JSON or not an OSV record) is named with the package its folder
+belongs to (``vulns/<package>/``): that package is "not checked" (a ``source-unavailable`` warning
+the audit turns into an error finding). One whose package cannot be told (a flat folder, a zip, the
+top of the tree) could be about any package, so every audit of that database is incomplete.
+Symbolic links to folders are followed once (a link back up the tree is not walked again).
 """
 
 from __future__ import annotations
@@ -36,8 +44,9 @@ from envkernels.discovery.layout import normalize_name
 from envkernels.errors import BadInputError, NotFoundError
 
 # marshal's format belongs to one Python: an index written by another one is rebuilt.
-INDEX_FORMAT = f"2-py{sys.version_info[0]}.{sys.version_info[1]}"
+INDEX_FORMAT = f"3-py{sys.version_info[0]}.{sys.version_info[1]}"
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
+UNREADABLE = "source-unavailable"  # the code of a warning about a record that could not be read
 _DB_HINT = (
     "pass a directory of OSV records (a clone of pypa/advisory-database, or its `vulns/` folder) "
     "or OSV's `PyPI/all.zip`: `envkernels audit --db PATH`"
@@ -55,6 +64,7 @@ class LoadedIndex:
     warnings: list[SourceWarning]
     count: int
     built: bool = False  # True when this process (re)built it
+    records_read: int = 0  # OSV records (any ecosystem) the database held
     _parsed: dict[int, Advisory] = field(default_factory=dict)
 
     def advisories_for(self, package: str) -> list[Advisory]:
@@ -88,12 +98,16 @@ def resolve_db(db: str | os.PathLike[str]) -> Path:
 
 
 def _mtimes(db: Path, rels: Iterable[str]) -> dict[str, int]:
-    """The mtime of each directory ``rel`` under ``db`` (-1 when it is gone)."""
+    """The change time of each directory ``rel`` under ``db`` (-1 when it is gone).
+
+    ``st_ctime`` moves with the mtime (an entry added, removed, renamed) and also when the
+    folder's permissions change, so a folder made readable again is read again.
+    """
     root = str(db)
     found: dict[str, int] = {}
     for rel in rels:
         try:  # plain strings: this runs on every audit, pathlib would double its cost
-            found[rel] = os.stat(os.path.join(root, rel) if rel else root).st_mtime_ns
+            found[rel] = os.stat(os.path.join(root, rel) if rel else root).st_ctime_ns
         except OSError:
             found[rel] = -1
     return found
@@ -104,47 +118,85 @@ def _zip_state(db: Path) -> list[int]:
     return [st.st_size, st.st_mtime_ns]
 
 
-def _record_dirs(db: Path) -> Iterator[str]:
-    """Every non-hidden directory under ``db`` (relative paths, ``""`` for the root)."""
+def _walk(db: Path) -> Iterator[tuple[str, list[str], list[tuple[str, str, bool]]]]:
+    """``(relative dir, record file names, [(relative name, why unusable, folder-like)])`` per folder.
+
+    Hidden entries are skipped; symlinked folders are followed unless they lead back to a folder
+    already walked; a link that cannot be followed (a loop, a dangling target) is reported.
+    """
     stack = [db]
+    visited: set[str] = set()
     while stack:
         current = stack.pop()
-        yield "" if current == db else current.relative_to(db).as_posix()
+        rel = "" if current == db else current.relative_to(db).as_posix()
+        real = os.path.realpath(current)
+        if real in visited:
+            continue
+        visited.add(real)
+        files: list[str] = []
+        broken: list[tuple[str, str, bool]] = []
         try:
             with os.scandir(current) as it:
-                stack.extend(
-                    Path(e.path) for e in it if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
-                )
-        except OSError:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield rel, [], [(rel or ".", exc.strerror or str(exc), True)]
             continue
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            relname = f"{rel}/{e.name}" if rel else e.name
+            try:
+                is_dir = e.is_dir()
+                is_file = not is_dir and e.is_file()
+            except OSError as exc:
+                broken.append((relname, exc.strerror or str(exc), not e.name.endswith(RECORD_SUFFIXES)))
+                continue
+            if is_dir:
+                stack.append(Path(e.path))
+            elif is_file:
+                if e.name.endswith(RECORD_SUFFIXES):
+                    files.append(e.name)
+            elif e.is_symlink():
+                why = "a symbolic link that loops or leads nowhere"
+                try:
+                    os.stat(e.path)
+                except OSError as exc:
+                    why = f"a symbolic link that cannot be followed ({exc.strerror or exc})"
+                broken.append((relname, why, not e.name.endswith(RECORD_SUFFIXES)))
+        yield rel, files, broken
 
 
-def _iter_sources(db: Path) -> Iterator[tuple[str, bytes | None, str | None]]:
-    """``(relative name, raw bytes or None, read error)`` for every record file of the database."""
+def _record_dirs(db: Path) -> Iterator[str]:
+    """Every non-hidden directory under ``db`` (relative paths, ``""`` for the root)."""
+    for rel, _files, _broken in _walk(db):
+        yield rel
+
+
+def _iter_sources(db: Path) -> Iterator[tuple[str, bytes | None, str | None, bool]]:
+    """``(relative name, raw bytes or None, read error, folder-like)`` for every record file.
+
+    An entry that could not be read comes with its error; ``folder-like`` marks a folder (or a
+    link without a record's suffix) rather than one record file.
+    """
     if db.is_file():
         try:
             with zipfile.ZipFile(db) as zf:
                 for info in zf.infolist():
                     if not info.is_dir() and info.filename.endswith(RECORD_SUFFIXES):
-                        yield info.filename, zf.read(info), None
+                        yield info.filename, zf.read(info), None, False
         except (zipfile.BadZipFile, OSError) as exc:
             raise BadInputError(f"the advisory database `{db}` cannot be read: {exc}", hint=_DB_HINT) from exc
         return
-    for rel in sorted(_record_dirs(db)):
+    for rel, files, broken in sorted(_walk(db)):
+        for relname, why, folder_like in broken:
+            yield relname, None, why, folder_like
         base = db / rel if rel else db
-        try:
-            names = sorted(
-                e.name for e in os.scandir(base) if e.is_file() and e.name.endswith(RECORD_SUFFIXES)
-            )
-        except OSError as exc:
-            yield rel or ".", None, str(exc)
-            continue
-        for name in names:
+        for name in files:
             relname = f"{rel}/{name}" if rel else name
             try:
-                yield relname, (base / name).read_bytes(), None
+                yield relname, (base / name).read_bytes(), None, False
             except OSError as exc:
-                yield relname, None, str(exc)
+                yield relname, None, exc.strerror or str(exc), False
 
 
 def _load_document(name: str, raw: bytes) -> Any:
@@ -162,22 +214,31 @@ def _folder(name: str) -> str:
     return name.rsplit("/", 1)[0] if "/" in name else ""
 
 
-def _attribute(warnings: list[SourceWarning], folder_packages: dict[str, set[str]]) -> list[SourceWarning]:
-    """Name the package of a broken file when its folder is that package's (``vulns/<package>/``).
+def _attribute(
+    warnings: list[SourceWarning], folder_packages: dict[str, set[str]], leaves: set[str]
+) -> list[SourceWarning]:
+    """Name the package of an unreadable record from its folder (``vulns/<package>/``).
 
-    A folder counts as a package's when its readable records are about that package, so a broken
-    file in a flat zip or at the top of ``vulns/`` stays unattributed (and is always reported).
+    A record inside a leaf folder (no subfolders) belongs to the folder's package when the folder's
+    readable records are about that package or there are none. Anything else (a flat folder of
+    many packages, the top of the tree, a zip) stays unattributed: it could be about any package.
     """
     out = []
     for w in warnings:
-        if w.package is None and w.code == "advisory-invalid" and "`" in w.message:
-            name = w.message.split("`")[1]
-            folder = _folder(name)
+        if w.package is None and w.code in (UNREADABLE, "advisory-invalid") and "`" in w.message:
+            folder = _folder(w.message.split("`")[1])
             guess = normalize_name(folder.rsplit("/", 1)[-1]) if folder else None
-            if guess and folder_packages.get(folder) == {guess}:
+            if guess and folder in leaves and folder_packages.get(folder, {guess}) == {guess}:
                 w = SourceWarning(w.message, guess, w.hint, w.code)
         out.append(w)
     return out
+
+
+def _unreadable_hint(name: str) -> str:
+    return (
+        f"make `{name}` readable (or remove it), e.g. restore it from the database's source "
+        "(`git pull` in a clone of pypa/advisory-database); until then what it is about is not checked"
+    )
 
 
 def _dir_state(db: Path, folder_packages: dict[str, set[str]], unreadable: set[str]) -> dict[str, Any]:
@@ -202,12 +263,23 @@ def build_index(db: Path, location: Path) -> LoadedIndex:
     warnings: list[SourceWarning] = []
     folder_packages: dict[str, set[str]] = {}
     unreadable: set[str] = set()
+    records_read = 0  # OSV records of any ecosystem: zero means this is no OSV database
     offset = 0
-    hint = "fix or remove that file; every other advisory is still used"
-    for name, raw, error in _iter_sources(db):
+    for name, raw, error, folder_like in _iter_sources(db):
         if raw is None:
             unreadable.add(_folder(name))
-            warnings.append(SourceWarning(f"advisory `{name}` cannot be read: {error}", None, hint))
+            if folder_like:
+                unreadable.add(name)  # watched itself: fixing its permissions changes its ctime only
+                guess = normalize_name(name.rsplit("/", 1)[-1]) if name not in (".", "") else None
+                warnings.append(
+                    SourceWarning(f"advisory folder `{name}` cannot be read: {error}", guess,
+                                  _unreadable_hint(name), UNREADABLE)
+                )
+            else:
+                warnings.append(
+                    SourceWarning(f"advisory `{name}` cannot be read: {error}", None, _unreadable_hint(name),
+                                  UNREADABLE)
+                )
             continue
         try:
             data = _load_document(name, raw)
@@ -215,15 +287,28 @@ def build_index(db: Path, location: Path) -> LoadedIndex:
             unreadable.add(_folder(name))
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             warnings.append(
-                SourceWarning(f"advisory `{name}` is not valid YAML/JSON ({first}); skipped", None, hint)
+                SourceWarning(
+                    f"advisory `{name}` is not valid YAML/JSON ({first})",
+                    None,
+                    _unreadable_hint(name),
+                    UNREADABLE,
+                )
             )
             continue
         try:
             adv = parse_record(data, origin=name)
         except InvalidRecord as exc:
             unreadable.add(_folder(name))
-            warnings.append(SourceWarning(f"advisory `{name}`: {exc}; skipped", None, hint))
+            warnings.append(
+                SourceWarning(
+                    f"advisory `{name}` is not a usable OSV record: {exc}",
+                    None,
+                    _unreadable_hint(name),
+                    UNREADABLE,
+                )
+            )
             continue
+        records_read += 1
         for note in adv.notes:
             pkgs = sorted(adv.packages())
             warnings.append(SourceWarning(f"advisory `{name}`: {note}", pkgs[0] if pkgs else None))
@@ -235,7 +320,12 @@ def build_index(db: Path, location: Path) -> LoadedIndex:
             packages.setdefault(pkg, []).append([offset, len(chunk)])
         chunks.append(chunk)
         offset += len(chunk)
-    warnings = _attribute(warnings, folder_packages)
+    leaves: set[str] = set()
+    if zip_state is None:
+        dirs = set(_record_dirs(db))
+        parents = {d.rsplit("/", 1)[0] if "/" in d else "" for d in dirs if d}
+        leaves = {d for d in dirs if d and d not in parents}
+    warnings = _attribute(warnings, folder_packages, leaves)
     state: dict[str, Any] = (
         {"zip": zip_state} if zip_state is not None else _dir_state(db, folder_packages, unreadable)
     )
@@ -248,6 +338,7 @@ def build_index(db: Path, location: Path) -> LoadedIndex:
         "state": state,
         "records": records.name,
         "count": len(chunks),
+        "records_read": records_read,
         "packages": packages,
         "warnings": [[w.message, w.package, w.hint, w.code] for w in warnings],
     }
@@ -255,7 +346,9 @@ def build_index(db: Path, location: Path) -> LoadedIndex:
     for old in location.glob("records-*"):
         if old != records:
             old.unlink(missing_ok=True)
-    return LoadedIndex(db, state, packages, records, warnings, len(chunks), built=True)
+    return LoadedIndex(
+        db, state, packages, records, warnings, len(chunks), built=True, records_read=records_read
+    )
 
 
 def index_location(db: Path, root: Path | None = None) -> Path:
@@ -273,7 +366,10 @@ def _read_index(db: Path, location: Path) -> LoadedIndex | None:
         if not records.is_file():
             return None
         warnings = [SourceWarning(m, p, h, c) for m, p, h, c in meta["warnings"]]
-        return LoadedIndex(db, meta["state"], meta["packages"], records, warnings, meta["count"])
+        return LoadedIndex(
+            db, meta["state"], meta["packages"], records, warnings, meta["count"],
+            records_read=meta["records_read"],
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing or damaged: rebuilt by the caller
 
@@ -310,4 +406,11 @@ def load_index(
     if loaded is None or not _current(loaded, wanted):
         loaded = build_index(path, location)
     _LOADED[key] = loaded
+    if loaded.records_read == 0:
+        unread = sum(1 for w in loaded.warnings if w.code == UNREADABLE)
+        raise BadInputError(
+            f"`{path}` holds no OSV advisory records"
+            + (f" ({unread} files or folders could not be read)" if unread else ""),
+            hint=_DB_HINT,
+        )
     return loaded

@@ -4,13 +4,19 @@
    1,000, OSV's limit; ``next_page_token`` followed);
 2. ``GET {base}/v1/vulns/{id}`` for every id not already cached, on a thread pool.
 
-If step 1 fails (timeout, refused, an HTTP error, an answer that is not querybatch JSON) nothing was
-checked: :class:`SourceUnavailable` is raised. If one record of step 2 fails, its id is still
-reported (from step 1) with a stub record and a warning naming it.
+If step 1 fails (timeout, refused, an HTTP error, an answer cut short, larger than
+``MAX_RESPONSE_BYTES`` or that is not querybatch JSON) nothing was checked:
+:class:`SourceUnavailable` is raised. If one record of step 2 fails, its id is still reported (from
+step 1) with a stub record and a warning naming it.
+
+Every wait fits inside the audit's :class:`Deadline`: a request's socket timeout is the smaller of
+``timeout`` and what is left, and a body is read in chunks with the timeout shortened before each,
+so a server that sends one byte every few seconds cannot keep the audit alive past the deadline.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -25,6 +31,7 @@ from envkernels.audit.records import Advisory, InvalidRecord, parse_record, stub
 from envkernels.audit.sources.api_cache import ApiCache
 from envkernels.audit.sources.interface import (
     AdvisorySource,
+    Deadline,
     Dependency,
     SourceResult,
     SourceUnavailable,
@@ -35,6 +42,8 @@ from envkernels.cachedir import cache_dir
 DEFAULT_API_URL = "https://api.osv.dev"
 BATCH_LIMIT = 1000
 MAX_PAGES = 20
+MAX_RESPONSE_BYTES = 64 << 20  # one answer; querybatch for 1,000 packages is a few hundred KiB
+_CHUNK = 1 << 16
 _HINT = (
     "check the network or the API URL, or audit offline against a local OSV database: "
     '`--db DIR`, or `db = "DIR"` in `[tool.envkernels.audit]`'
@@ -56,6 +65,7 @@ class OsvApiSource(AdvisorySource):
         cache_ttl: float = 3600.0,
         cache_root: Path | None = None,
         workers: int = 16,
+        deadline: Deadline | None = None,
     ) -> None:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -66,10 +76,41 @@ class OsvApiSource(AdvisorySource):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.workers = workers
+        self.deadline = deadline
         self.cache = ApiCache(cache_root or cache_dir(), self.base_url, cache_ttl)
         self.label = f"osv-api:{self.base_url}"
 
     # -- HTTP ----------------------------------------------------------------------------------
+    def _wait(self, url: str) -> float:
+        """The socket timeout for the next wait: ``timeout``, or less when the deadline is near."""
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise _HttpProblem(
+                f"`{url}` did not answer within the audit's deadline ({self.deadline.seconds:g} s)"
+            )
+        return min(self.timeout, left)
+
+    def _read_body(self, resp: Any, url: str) -> bytes:
+        """The whole body, in chunks, each wait inside the deadline; bounded in size."""
+        sock = getattr(getattr(resp.fp, "raw", None), "_sock", None)  # CPython's SocketIO
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            wait = self._wait(url)
+            if resp.isclosed():  # http.client closes the connection once the body is read
+                return b"".join(parts)
+            if sock is not None and sock.fileno() != -1:
+                sock.settimeout(wait)
+            chunk = resp.read(_CHUNK)
+            if not chunk:
+                return b"".join(parts)
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise _HttpProblem(f"`{url}` sent more than {MAX_RESPONSE_BYTES >> 20} MiB")
+            parts.append(chunk)
+
     def _request(self, path: str, payload: Any | None = None) -> Any:
         url = self.base_url + path
         data = None if payload is None else json.dumps(payload).encode()
@@ -79,21 +120,28 @@ class OsvApiSource(AdvisorySource):
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                body = resp.read()
+            with urllib.request.urlopen(req, timeout=self._wait(url)) as resp:
+                body = self._read_body(resp, url)
         except urllib.error.HTTPError as exc:
             raise _HttpProblem(f"`{url}` answered HTTP {exc.code}") from exc
         except TimeoutError as exc:
-            raise _HttpProblem(f"`{url}` did not answer within {self.timeout:g} s") from exc
+            raise _HttpProblem(self._late(url)) from exc
+        except http.client.HTTPException as exc:  # IncompleteRead, a garbled status line, ...
+            raise _HttpProblem(f"`{url}` sent a broken or cut-short answer ({type(exc).__name__})") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, TimeoutError):
-                raise _HttpProblem(f"`{url}` did not answer within {self.timeout:g} s") from exc
+                raise _HttpProblem(self._late(url)) from exc
             raise _HttpProblem(f"`{url}` could not be reached ({reason})") from exc
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise _HttpProblem(f"`{url}` sent an answer that is not JSON") from exc
+            raise _HttpProblem(f"`{url}` sent an answer that is not JSON (cut short or garbled)") from exc
+
+    def _late(self, url: str) -> str:
+        if self.deadline is not None and self.deadline.expired():
+            return f"`{url}` did not answer within the audit's deadline ({self.deadline.seconds:g} s)"
+        return f"`{url}` did not answer within {self.timeout:g} s"
 
     # -- step 1: which ids affect which version ------------------------------------------------
     def _batch(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
@@ -126,9 +174,14 @@ class OsvApiSource(AdvisorySource):
                         raise SourceUnavailable(
                             f"the OSV API at `{self.base_url}` sent a malformed result", hint=_HINT
                         )
-                    for vuln in result.get("vulns") or ():
-                        if isinstance(vuln, dict) and isinstance(vuln.get("id"), str):
-                            found[key].add(vuln["id"])
+                    vulns = result.get("vulns") or []
+                    if not isinstance(vulns, list) or not all(
+                        isinstance(v, dict) and isinstance(v.get("id"), str) for v in vulns
+                    ):
+                        raise SourceUnavailable(
+                            f"the OSV API at `{self.base_url}` sent a malformed result", hint=_HINT
+                        )
+                    found[key].update(v["id"] for v in vulns)
                     token = result.get("next_page_token")
                     if isinstance(token, str) and token:
                         next_round.append((key, token))

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from envkernels.audit.records import Advisory
-from envkernels.audit.sources.interface import AdvisorySource, Dependency, SourceResult
-from envkernels.audit.sources.local_index import LoadedIndex, load_index, resolve_db
+from envkernels.audit.sources.interface import AdvisorySource, Dependency, Skipped, SourceResult
+from envkernels.audit.sources.local_index import UNREADABLE, LoadedIndex, load_index, resolve_db
 
 
 class OsvLocalSource(AdvisorySource):
@@ -34,4 +34,11 @@ class OsvLocalSource(AdvisorySource):
                 advisories[name] = found
         # Problems in records about other packages do not concern this audit; unattributed ones do.
         warnings = tuple(w for w in index.warnings if w.package is None or w.package in wanted)
-        return SourceResult(advisories=advisories, warnings=warnings)
+        # A package with an advisory that could not be read is not checked: no verdict, and named.
+        unread = {w.package: w.message for w in warnings if w.code == UNREADABLE and w.package}
+        skipped = tuple(
+            Skipped(d.name, d.version, f"not checked: {unread[d.normalized]}")
+            for d in dependencies
+            if d.normalized in unread
+        )
+        return SourceResult(advisories=advisories, warnings=warnings, skipped=skipped)
