@@ -114,7 +114,17 @@ def read_text(path: str | os.PathLike[str]) -> str:
 
 
 def parse_lock(text: str, path: str, fmt: str | None = None) -> Lock:
-    """Read lock ``text`` (``path`` names it in errors) as ``fmt``, or as detected."""
+    """Read lock ``text`` (``path`` names it in errors) as ``fmt``, or as detected.
+
+    Whatever the format, the result has passed :func:`~envkernels.lockfiles.validate.validate_lock`
+    (names, versions, hashes, URLs checked; BadInputError naming file, package and field).
+    """
+    from envkernels.lockfiles.validate import validate_lock
+
+    return validate_lock(_parse(text, path, fmt))
+
+
+def _parse(text: str, path: str, fmt: str | None) -> Lock:
     name = Path(path).name
     if name in ("pixi.lock", "conda-lock.yml") or name.endswith(".conda-lock.yml"):
         raise BadInputError(

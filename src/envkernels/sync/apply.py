@@ -102,6 +102,7 @@ def _uv(plan: SyncPlan, env: Environment, progress: Progress | None) -> list[str
         run(
             inv.argv,
             env={"VIRTUAL_ENV": "", "UV_NO_PROGRESS": "1"},
+            cwd=inv.cwd,
             timeout=UV_TIMEOUT,
             hint="see uv's message above; the lock may be wrong for this environment",
         )

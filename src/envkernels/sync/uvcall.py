@@ -1,21 +1,30 @@
 """The uv edge of a sync: the argv that installs a lock's entries, and the requirements file it may need.
 
 A pylock.toml whose every entry has a hashed source goes to ``uv pip sync`` as it is (uv reads
-PEP 751 and checks its hashes). Any other lock becomes a temporary pinned requirements file
-(``name==version --hash=...``, ``-e`` for editable directories, ``name @ url`` for VCS/archives),
-passed with ``--require-hashes`` when every entry has a hash.
+PEP 751 and checks its hashes; TOML cannot carry a pip option). Any other lock becomes a temporary
+pinned requirements file (``name==version --hash=...``, ``-e file:///dir`` for editable
+directories, ``name @ url`` for VCS/archives), passed with ``--require-hashes`` when every entry
+has a hash.
+
+The requirements text is built only from values :func:`~envkernels.lockfiles.validate.validate_lock`
+has checked, and then checked once more as a whole (:func:`check_requirements_text`): each line is
+one requirement of the exact shapes above, so no value can start a line, add an option, or split
+a line in two. uv runs in an empty working directory, so no ``uv.toml``/``pyproject.toml`` of a
+project that happens to be the current directory adds its own index or options.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from envkernels.errors import BadInputError
 from envkernels.lockfiles.model import Lock, LockedPackage
 from envkernels.uvbin import uv_binary
 
@@ -27,12 +36,16 @@ class UvInvocation:
     argv: list[str]
     tempfile: str | None = None
     require_hashes: bool = False
+    cwd: str | None = None  # an empty directory uv runs in (no project configuration to pick up)
 
     def cleanup(self) -> None:
-        """Delete the temporary requirements file."""
+        """Delete the temporary requirements file and working directory."""
         if self.tempfile:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.tempfile)
+        if self.cwd:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.cwd)
 
 
 def _abs(path: str, lock: Lock) -> str:
@@ -46,7 +59,8 @@ def requirement_line(pkg: LockedPackage, lock: Lock) -> tuple[str, bool]:
         path = _abs(str(pkg.directory.get("path", ".")), lock)
         if pkg.directory.get("subdirectory"):
             path = os.path.join(path, str(pkg.directory["subdirectory"]))
-        return (f"-e {path}" if pkg.editable else f"{pkg.name} @ {Path(path).as_uri()}"), False
+        uri = Path(path).as_uri()  # percent-encoded: a path with spaces stays one token
+        return (f"-e {uri}" if pkg.editable else f"{pkg.name} @ {uri}"), False
     if pkg.vcs is not None:
         url = str(pkg.vcs.get("url") or Path(_abs(str(pkg.vcs.get("path", ".")), lock)).as_uri())
         ref = pkg.vcs.get("commit-id") or pkg.vcs.get("requested-revision")
@@ -66,15 +80,40 @@ def requirement_line(pkg: LockedPackage, lock: Lock) -> tuple[str, bool]:
     return line, bool(hashes)
 
 
+# The only line shapes a sync's requirements file may have: a pin, a direct reference, an editable
+# file URI; each with ``--hash`` options only. No whitespace inside a token, nothing before the name.
+_SAFE_LINE = re.compile(
+    r"(?:-e file://[^\s]+"
+    r"|[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?(?:==[A-Za-z0-9.+!_-]+| @ [A-Za-z][A-Za-z0-9+.-]*:[^\s]+))"
+    r"(?: --hash=[a-z0-9_]+:[0-9a-f]+)*"
+)
+
+
+def check_requirements_text(text: str) -> None:
+    """Raise BadInputError unless every line of ``text`` is one requirement of the shapes uv is given.
+
+    Defence in depth behind lock validation: whatever a lock held, the file uv reads cannot
+    carry an option line (``--index-url``, ``-r``, ``-e`` of something not built here).
+    """
+    for number, line in enumerate(text.split("\n"), 1):
+        if line and not _SAFE_LINE.fullmatch(line):
+            raise BadInputError(
+                f"refusing to hand uv a line it could read as an option (line {number}: {line[:80]!r})",
+                hint="the lock holds a value envkernels does not accept; regenerate the lock",
+            )
+
+
 def requirements_text(packages: Sequence[LockedPackage], lock: Lock) -> tuple[str, bool]:
-    """(the requirements file text, whether every line has hashes)."""
+    """(the requirements file text, whether every line has hashes); checked by check_requirements_text."""
     lines = []
     all_hashed = True
     for pkg in packages:
         line, hashed = requirement_line(pkg, lock)
         lines.append(line)
         all_hashed = all_hashed and hashed
-    return f"# envkernels sync of {lock.path}\n" + "\n".join(lines) + "\n", all_hashed and bool(lines)
+    text = "\n".join(lines) + "\n"
+    check_requirements_text(text)
+    return text, all_hashed and bool(lines)
 
 
 def _pylock_direct(lock: Lock, packages: Sequence[LockedPackage]) -> bool:
@@ -93,7 +132,11 @@ def build_invocation(lock: Lock, packages: Sequence[LockedPackage], python: str)
     """The ``uv pip sync`` argv for ``packages`` of ``lock`` into the interpreter ``python``."""
     base = [uv_binary(), "pip", "sync", "--python", python]
     if _pylock_direct(lock, packages):
-        return UvInvocation(argv=[*base, lock.path], require_hashes=True)
+        # An absolute path: uv never takes a file name starting with `-` as an option then.
+        return UvInvocation(
+            argv=[*base, str(Path(lock.path).resolve())], require_hashes=True, cwd=tempfile.mkdtemp(
+                prefix="envkernels-uv-")
+        )
     text, all_hashed = requirements_text(packages, lock)
     fd, tmp = tempfile.mkstemp(prefix="envkernels-sync-", suffix=".txt")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -101,4 +144,5 @@ def build_invocation(lock: Lock, packages: Sequence[LockedPackage], python: str)
     argv = [*base, tmp]
     if all_hashed:
         argv.append("--require-hashes")
-    return UvInvocation(argv=argv, tempfile=tmp, require_hashes=all_hashed)
+    return UvInvocation(argv=argv, tempfile=tmp, require_hashes=all_hashed,
+                        cwd=tempfile.mkdtemp(prefix="envkernels-uv-"))

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
+import sys
+import urllib.parse
+from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from envkernels.errors import BadInputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 from envkernels.lockfiles._common import split_hash
 from envkernels.lockfiles.model import Lock, LockedArtifact, LockedPackage
 
@@ -44,6 +52,26 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def _editable_name(target: str, path: str) -> str:
+    """The project name of an ``-e`` line: ``#egg=NAME``, else the directory's pyproject ``[project] name``.
+
+    Falls back to the directory's own name (validation then says when that is no distribution name).
+    """
+    if "#egg=" in target:
+        return target.rsplit("#egg=", 1)[1].split("&", 1)[0]
+    directory = target.split("#", 1)[0]
+    if directory.startswith("file:"):
+        directory = urllib.parse.unquote(urllib.parse.urlsplit(directory).path)
+    base = Path(path).resolve().parent / directory
+    try:
+        project = tomllib.loads((base / "pyproject.toml").read_text(encoding="utf-8")).get("project")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        project = None
+    if isinstance(project, dict) and isinstance(project.get("name"), str):
+        return str(project["name"])
+    return base.resolve().name
+
+
 def looks_like_requirements(text: str) -> bool:
     """True when most logical lines parse as pinned requirements or pip options."""
     lines = logical_lines(text)
@@ -70,7 +98,7 @@ def parse_requirements(text: str, path: str) -> Lock:
             continue
         if body.startswith(("-e ", "--editable ", "-e=", "--editable=")):
             target = body.split(None, 1)[1] if " " in body else body.split("=", 1)[1]
-            name = target.rsplit("#egg=", 1)[1] if "#egg=" in target else target
+            name = _editable_name(target, path)
             packages.append(
                 LockedPackage(
                     name=name, version=None, editable=True, directory={"path": target, "editable": True}
