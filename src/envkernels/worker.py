@@ -5,7 +5,11 @@ on its first magic and keeps it for the kernel's life, so a warm ``%envcheck`` c
 round trip. The kernel hands over its facts (prefix, interpreter, notebook path, executed
 imports, working directory); the worker runs the engine of the envkernels installation, renders
 HTML and text (``envkernels.render``) and caches each answer under a stamp of the files it depends
-on (site-packages directories, notebook, lockfiles, project files), recomputing when one changes.
+on, recomputing when one changes. A check is asked of the engine every time (its own cache checks
+every distribution's identity, the lockfiles and project files it read; see ``inspect/cache.py``)
+and only its rendering is reused when the engine returns the same report; the other answers are
+stamped with the environment's inventory (the same per-distribution stamps), the notebook, the
+lockfiles and the project files.
 
 ``%load_ext envkernels`` uses :class:`Worker` in-process, without the pipe.
 """
@@ -175,13 +179,14 @@ class Worker:
         return env
 
     def _stamp(self, env: Any, facts: dict[str, Any], *paths: str | None) -> tuple[Any, ...]:
-        """What a cached answer depends on: site-packages, notebook, lockfiles, project files."""
-        from envkernels.discovery.layout import site_packages_dirs
+        """What a cached answer depends on: every distribution, notebook, lockfiles, project files."""
+        inventory = _engine("envkernels.inspect.inventory", "inventory", "check")
 
         notebook = facts.get("notebook")
         nb_dir = os.path.dirname(notebook) if notebook else None
         return (
-            tuple((str(sp), _mtime(sp)) for sp in site_packages_dirs(env.prefix)),
+            # The inventory's stamps: each distribution's identity, .pth files, site-packages.
+            inventory(env.prefix).stamps,
             (notebook, _mtime(notebook)),
             tuple((p, _mtime(p)) for p in (*env.lockfiles, *paths) if p),
             _project_stamp(env.project),
@@ -236,12 +241,14 @@ class Worker:
         notebook = facts.get("notebook")
         imports = sorted({i for i in facts.get("imports") or () if isinstance(i, str)})
 
-        def compute() -> dict[str, Any]:
-            report = check_environment(env, lock=lock, notebook=notebook, imports=imports, project=None)
-            return self._rendered("report", report.to_dict(), title="Environment check")
-
+        # The engine's cache decides whether anything changed (it stats what the check read); the
+        # same report back (the memo returns the very object) means the same answer, so only its
+        # rendering is kept here, stamped with the report itself.
+        report = check_environment(env, lock=lock, notebook=notebook, imports=imports, project=None)
         key = ("check", env.prefix, lock, notebook, imports)
-        return self._cached(key, self._stamp(env, facts, lock), compute)
+        return self._cached(
+            key, report, lambda: self._rendered("report", report.to_dict(), title="Environment check")
+        )
 
     def _audit(self, args: dict[str, Any], facts: dict[str, Any], progress: Progress) -> dict[str, Any]:
         env = self._environment(facts)

@@ -1,11 +1,14 @@
 """The check's small on-disk cache (``$ENVKERNELS_CACHE_DIR/check/``, default ``~/.cache/envkernels``).
 
 An entry is one JSON file named by the hash of its key. It carries the *stamps* of every file and
-directory its result was computed from (``(path, mtime_ns, size)``, or ``None`` for a path that
-did not exist); it is used only when every stamp still matches. A directory's mtime changes when
-an entry is added to or removed from it, which is what installing, upgrading or removing a
-distribution does to site-packages. Writes are atomic (temp file + ``os.replace``); a corrupt or
-unreadable entry is a miss, never an error.
+directory its result was computed from (``(path, mtime_ns, size, inode)``, or ``(path, None, None,
+None)`` for a path that did not exist); it is used only when every stamp still matches. For an
+environment these are each ``*.dist-info``/``*.egg-info`` directory and the files in it that were
+read (METADATA or PKG-INFO, RECORD or requires.txt, direct_url.json), every ``.pth`` and
+``.egg-link`` file, and the site-packages directories themselves: replacing a METADATA file,
+reinstalling the same version, rewriting an egg-info in place or adding a distribution each change
+one of them. Writes are atomic (temp file + ``os.replace``); a corrupt or unreadable entry is a
+miss, never an error.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-Stamp = tuple[str, int, int] | tuple[str, None, None]
-SCHEMA = 3  # bump when the cached shapes change
+Stamp = tuple[str, int, int, int] | tuple[str, None, None, None]
+SCHEMA = 4  # bump when the cached shapes (or how metadata is read) change
 
 
 def cache_dir() -> str:
@@ -29,12 +32,15 @@ def cache_dir() -> str:
 
 
 def stamp(path: str) -> Stamp:
-    """``(path, mtime_ns, size)`` of a file or directory, ``(path, None, None)`` when absent."""
+    """``(path, mtime_ns, size, inode)`` of a file or directory, ``(path, None, None, None)`` when absent.
+
+    The inode tells a replaced file (a new one, same size, same second) from the one read.
+    """
     try:
         st = os.stat(path)
     except OSError:
-        return (path, None, None)
-    return (path, st.st_mtime_ns, st.st_size)
+        return (path, None, None, None)
+    return (path, st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def stamps(paths: Iterable[str]) -> list[Stamp]:
@@ -43,11 +49,20 @@ def stamps(paths: Iterable[str]) -> list[Stamp]:
 
 
 def still_valid(recorded: Iterable[Iterable[Any]]) -> bool:
-    """True when every recorded stamp matches the file system now."""
-    for entry in recorded:
-        path, mtime, size = entry
-        if stamp(path) != (path, mtime, size):
-            return False
+    """True when every recorded stamp matches the file system now (one ``stat`` per stamp)."""
+    stat = os.stat
+    try:
+        for path, mtime, size, ino in recorded:
+            try:
+                st = stat(path)
+            except OSError:
+                if mtime is not None:
+                    return False
+                continue
+            if st.st_mtime_ns != mtime or st.st_size != size or st.st_ino != ino:
+                return False
+    except (TypeError, ValueError):  # a stamp of another shape (an older entry): not valid
+        return False
     return True
 
 

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from envkernels.discovery.layout import lib_python_dirs, normalize_name, read_pyvenv_cfg, site_packages_dirs
+from envkernels.inspect.cache import Stamp, stamp
 
 # PEP 508 names (what pip accepts; `~foo.dist-info` leftovers of an interrupted install are not).
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _MODULE_SUFFIXES = (".py", ".pyc", ".so", ".pyd", ".pyi")
+Identity = tuple[Stamp, ...]  # see distribution_identity
 
 
 @dataclass(frozen=True)
@@ -91,28 +93,56 @@ def _read_bytes(path: Path) -> bytes | None:
         return None
 
 
-def parse_headers(text: str) -> dict[str, list[str]]:
-    """The header block of a METADATA/PKG-INFO text: name (lowercased) -> values, in order.
+# `email.feedparser`'s rules, which `importlib.metadata` (so pip) and `packaging.metadata.parse_email`
+# use: lines end at \r\n, \r or \n (not at the other characters `str.splitlines` splits on); a
+# header line is `From `, a name of printable characters without spaces and `:`, or a continuation
+# (a line starting with a space or a tab, even one holding only whitespace).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
 
-    A deliberate fast path over ``email.parser`` (this runs for every distribution of an
-    environment): continuation lines are folded into the previous value with a newline, as
-    ``email`` does, and the body after the first blank line is ignored.
+
+def parse_headers(text: str) -> dict[str, list[str]]:
+    """The header block of a METADATA/PKG-INFO text: name (lowercased) -> raw values, in order.
+
+    Equal, field for field, to what ``email.parser`` with the ``compat32`` policy gives (what pip
+    reads through ``importlib.metadata``, and what ``packaging.metadata.parse_email`` returns; a
+    test holds this to ``parse_email`` on every distribution of the conformance environments), at
+    a fraction of its cost: this runs for every distribution of an environment. A value keeps
+    its continuation lines (with their line ends) and trailing spaces, as ``email`` keeps them; the
+    header block ends at the first line that is not a header line (an empty line, or body text).
     """
-    headers: dict[str, list[str]] = {}
-    last: list[str] | None = None
-    for line in text.splitlines():
-        if not line.strip():
+    lines: list[str] = []
+    for line in _LINE.findall(text):
+        if not _HEADER_LINE.match(line):
             break
+        lines.append(line)
+    headers: dict[str, list[str]] = {}
+    name = ""
+    parts: list[str] = []
+
+    def flush() -> None:
+        first = parts[0]
+        value = first[first.index(":") + 1 :].lstrip(" \t") + "".join(parts[1:])
+        headers.setdefault(name.lower(), []).append(value.rstrip("\r\n"))
+
+    for number, line in enumerate(lines):
         if line[0] in " \t":
-            if last is not None:
-                last[-1] += "\n" + line
+            if name:  # a continuation before any header is dropped, as `email` drops it
+                parts.append(line)
             continue
-        key, sep, value = line.partition(":")
-        if not sep:
-            last = None
+        if name:
+            flush()
+            name, parts = "", []
+        if line.startswith("From "):  # a Unix envelope line, never a header
+            if number == len(lines) - 1 and number:
+                break
             continue
-        last = headers.setdefault(key.strip().lower(), [])
-        last.append(value.strip())
+        colon = line.index(":")
+        if colon == 0:  # `: value` has no name: skipped, and so are its continuations
+            continue
+        name, parts = line[:colon], [line]
+    if name:
+        flush()
     return headers
 
 
@@ -242,8 +272,10 @@ def read_distribution(meta_dir: Path, site_packages: Path) -> InstalledDistribut
     headers = parse_headers(text)
 
     def one(key: str) -> str | None:
+        # The first value, as importlib.metadata's `metadata[key]` gives it, without the
+        # surrounding whitespace `email` keeps.
         values = headers.get(key)
-        return values[0] if values else None
+        return values[0].strip() if values else None
 
     name = one("name") or stem_name
     version = one("version") or stem_version.split("-")[0] or ""
@@ -295,7 +327,9 @@ def read_distribution(meta_dir: Path, site_packages: Path) -> InstalledDistribut
     if is_dist_info:
         wheel_raw = _read_bytes(meta_dir / "WHEEL")
         if wheel_raw:
-            wheel_tags = tuple(parse_headers(wheel_raw.decode("utf-8", "replace")).get("tag", ()))
+            wheel_tags = tuple(
+                t.strip() for t in parse_headers(wheel_raw.decode("utf-8", "replace")).get("tag", ())
+            )
     return InstalledDistribution(
         name=name.strip(),
         version=version.strip(),
@@ -305,7 +339,7 @@ def read_distribution(meta_dir: Path, site_packages: Path) -> InstalledDistribut
         summary=one("summary"),
         license_expression=one("license-expression"),
         license=one("license"),
-        classifiers=tuple(headers.get("classifier", ())),
+        classifiers=tuple(c.strip() for c in headers.get("classifier", ())),
         installer=installer,
         direct_url=direct_url,
         problem="; ".join(problems) or None,
@@ -391,25 +425,61 @@ def search_path(prefix: str | os.PathLike[str]) -> list[Path]:
     return ordered
 
 
-def _scan_dir(directory: Path) -> tuple[list[tuple[Path, int]], list[Path]]:
-    """(metadata entries with their mtimes, in directory order; ``.egg-link`` files) of one path entry."""
-    metas: list[tuple[Path, int]] = []
+def _scan_dir(directory: Path) -> tuple[list[Path], list[Path]]:
+    """(metadata entries in directory order; ``.egg-link`` files) of one path entry."""
+    metas: list[Path] = []
     links: list[Path] = []
     try:
         with os.scandir(directory) as it:
             for e in it:
                 low = e.name.lower()
                 if low.endswith((".dist-info", ".egg-info")):
-                    try:
-                        mtime = e.stat().st_mtime_ns
-                    except OSError:
-                        mtime = -1
-                    metas.append((Path(e.path), mtime))
+                    metas.append(Path(e.path))
                 elif low.endswith(".egg-link"):
                     links.append(Path(e.path))
     except OSError:
         pass
     return metas, links
+
+
+# The files of a metadata directory whose content the verdicts depend on.
+_DIST_INFO_FILES = ("METADATA", "RECORD", "direct_url.json", "PKG-INFO")
+_EGG_INFO_FILES = ("PKG-INFO", "requires.txt")
+
+
+def distribution_identity(meta: Path) -> Identity:
+    """The stamps that say a metadata folder is still the one read: the folder, and its files read.
+
+    ``(path, mtime_ns, size, inode)`` of the ``*.dist-info``/``*.egg-info`` directory (or
+    distutils' single file) and of its METADATA/PKG-INFO, RECORD, requires.txt and direct_url.json
+    that exist. A reinstall makes a new directory (new inode); replacing a file changes the
+    directory's mtime and the file's inode; an in-place rewrite (``setup.py egg_info`` in an
+    editable project) changes the file's mtime or size. A file that appears later changes the
+    directory's mtime, so absent files need no stamp.
+    """
+    head = stamp(str(meta))
+    if head[1] is None:
+        return (head,)
+    names = _DIST_INFO_FILES if meta.name.lower().endswith(".dist-info") else _EGG_INFO_FILES
+    out = [head]
+    base = str(meta)
+    for name in names:
+        st = stamp(os.path.join(base, name))
+        if st[1] is not None:
+            out.append(st)
+    return tuple(out)
+
+
+def path_files(prefix: str | os.PathLike[str], path: list[Path] | None = None) -> list[str]:
+    """The ``.pth`` and ``.egg-link`` files on ``prefix``'s path: what they say changes the path."""
+    out: list[str] = []
+    for directory in path if path is not None else search_path(prefix):
+        try:
+            with os.scandir(directory) as it:
+                out.extend(e.path for e in it if e.name.endswith((".pth", ".egg-link")))
+        except OSError:
+            continue
+    return sorted(out)
 
 
 def folder_name(meta_name: str) -> str:
@@ -433,43 +503,44 @@ def _first_time(meta: Path, seen: set[str]) -> bool:
     return True
 
 
-Reuse = dict[str, tuple[int, InstalledDistribution]]
+Reuse = dict[str, tuple[Identity, InstalledDistribution]]
 
 
 def scan_distributions(
     prefix: str | os.PathLike[str], reuse: Reuse | None = None
-) -> list[tuple[InstalledDistribution, int]]:
-    """Every distribution on ``prefix``'s path with its metadata folder's mtime, in path order.
+) -> list[tuple[InstalledDistribution, Identity]]:
+    """Every distribution on ``prefix``'s path with its :func:`distribution_identity`, in path order.
 
-    A folder found in ``reuse`` with the same mtime is not read again (installing or removing a
-    distribution creates or deletes folders; it does not rewrite the others).
+    A folder found in ``reuse`` with the same identity is not read again. The identity is taken
+    before the folder is read, so a change made while reading is seen next time.
     """
     reuse = reuse or {}
-    found: list[tuple[InstalledDistribution, int]] = []
+    found: list[tuple[InstalledDistribution, Identity]] = []
     seen: set[str] = set()  # one folder reached twice (egg-link and easy-install.pth) is one distribution
 
-    def read(meta: Path, mtime: int, directory: Path) -> InstalledDistribution:
+    def read(meta: Path, directory: Path) -> tuple[InstalledDistribution, Identity]:
+        ident = distribution_identity(meta)
         hit = reuse.get(str(meta))
-        if hit is not None and hit[0] == mtime and mtime != -1:
-            return hit[1]
-        return read_distribution(meta, directory)
+        if hit is not None and hit[0] == ident:
+            return hit[1], ident
+        return read_distribution(meta, directory), ident
 
     for directory in search_path(prefix):
         metas, links = _scan_dir(directory)
-        for meta, mtime in metas:
+        for meta in metas:
             if _VALID_NAME.match(folder_name(meta.name)) and _first_time(meta, seen):
-                found.append((read(meta, mtime, directory), mtime))
+                found.append(read(meta, directory))
         for link in sorted(links):
             target = _egg_link_target(link)
             if target is None:
                 continue
-            for meta, mtime in _scan_dir(target)[0]:
+            for meta in _scan_dir(target)[0]:
                 if not _first_time(meta, seen):
                     continue
-                dist = read(meta, mtime, directory)
+                dist, ident = read(meta, directory)
                 if not dist.editable:
                     dist = replace(dist, editable=True, editable_location=str(target))
-                found.append((dist, mtime))
+                found.append((dist, ident))
     return found
 
 
@@ -479,4 +550,4 @@ def installed_distributions(prefix: str | os.PathLike[str]) -> list[InstalledDis
     Names that are not valid distribution names (``~umpy.dist-info`` leftovers) are skipped, as
     pip skips them.
     """
-    return [d for d, _mtime in scan_distributions(prefix)]
+    return [d for d, _ident in scan_distributions(prefix)]

@@ -1,19 +1,30 @@
-"""An environment's installed distributions, read once and kept while its directories stay unchanged.
+"""An environment's installed distributions, read once and kept while nothing they were read from changed.
 
 ``inventory(prefix)`` answers from an in-process memo, else from the on-disk cache, else by
-reading the files; the answer is reused as long as the mtimes of the prefix's site-packages
-directories (and of the directories their ``.pth`` files add) are unchanged.
+reading the files. The answer is reused only while every stamp still matches: ``pyvenv.cfg``, the
+directories on the environment's path (a distribution added or removed), every ``.pth`` and
+``.egg-link`` file, and each distribution's identity (its metadata directory and the files read
+from it: ``installed.distribution_identity``). When something changed, only the distributions
+whose identity changed are read again.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from envkernels.discovery.layout import site_packages_dirs
 from envkernels.inspect import cache
-from envkernels.inspect.installed import InstalledDistribution, folder_name, scan_distributions, search_path
+from envkernels.inspect.installed import (
+    Identity,
+    InstalledDistribution,
+    folder_name,
+    path_files,
+    scan_distributions,
+    search_path,
+)
 
 
 @dataclass(frozen=True)
@@ -24,7 +35,7 @@ class Inventory:
     distributions: tuple[InstalledDistribution, ...]
     path: tuple[str, ...]
     stamps: tuple[tuple[Any, ...], ...]
-    mtimes: tuple[int, ...] = ()  # each distribution's metadata folder mtime (to reuse it when unchanged)
+    identities: tuple[Identity, ...] = ()  # each distribution's identity (to reuse it when unchanged)
 
     def visible(self) -> list[InstalledDistribution]:
         """The first distribution of each name on the path (the one imports and pip see)."""
@@ -55,7 +66,7 @@ _MEMO: dict[str, Inventory] = {}
 
 def _stamp_paths(prefix: str, path: list[str]) -> list[str]:
     roots = [str(p) for p in site_packages_dirs(prefix)]
-    return [os.path.join(prefix, "pyvenv.cfg"), *roots, *path]
+    return [os.path.join(prefix, "pyvenv.cfg"), *roots, *path, *path_files(prefix, [Path(p) for p in path])]
 
 
 def _valid(inv: Inventory) -> bool:
@@ -65,20 +76,22 @@ def _valid(inv: Inventory) -> bool:
 def _from_payload(prefix: str, data: dict[str, Any]) -> Inventory | None:
     try:
         dists = tuple(InstalledDistribution.from_dict(d) for d in data["distributions"])
-        mtimes = tuple(int(m) for m in data.get("mtimes") or [-1] * len(dists))
+        identities = tuple(tuple(tuple(s) for s in ident) for ident in data["identities"])
+        if len(identities) != len(dists):
+            return None
         return Inventory(
             prefix=prefix,
             distributions=dists,
             path=tuple(data["path"]),
             stamps=tuple(tuple(s) for s in data["stamps"]),
-            mtimes=mtimes if len(mtimes) == len(dists) else tuple(-1 for _ in dists),
+            identities=identities,
         )
     except (KeyError, TypeError, ValueError):
         return None
 
 
 def inventory(prefix: str, *, use_cache: bool = True) -> Inventory:
-    """The distributions of ``prefix`` (memoized in-process and on disk, keyed by directory mtimes).
+    """The distributions of ``prefix`` (memoized in-process and on disk, valid while every stamp holds).
 
     When the stamps say something changed, only the metadata folders that are new or changed
     are read again; the others are taken from the previous inventory.
@@ -98,22 +111,23 @@ def inventory(prefix: str, *, use_cache: bool = True) -> Inventory:
                 return loaded
             previous = previous or loaded
     reuse = (
-        {d.path: (m, d) for d, m in zip(previous.distributions, previous.mtimes, strict=False)}
+        {d.path: (i, d) for d, i in zip(previous.distributions, previous.identities, strict=False)}
         if previous is not None
         else {}
     )
     # Stamp before reading, so a change made while reading is seen next time.
     path = [str(p) for p in search_path(prefix)]
-    stamps = cache.stamps(_stamp_paths(prefix, path))
+    head = cache.stamps(_stamp_paths(prefix, path))
     scanned = scan_distributions(prefix, reuse)
-    dists = tuple(d for d, _m in scanned)
-    mtimes = tuple(m for _d, m in scanned)
+    dists = tuple(d for d, _i in scanned)
+    identities = tuple(i for _d, i in scanned)
+    stamps = [*head, *(s for ident in identities for s in ident)]
     inv = Inventory(
         prefix=prefix,
         distributions=dists,
         path=tuple(path),
         stamps=tuple(tuple(s) for s in stamps),
-        mtimes=mtimes,
+        identities=identities,
     )
     _MEMO[prefix] = inv
     if use_cache:
@@ -121,7 +135,7 @@ def inventory(prefix: str, *, use_cache: bool = True) -> Inventory:
             "inventory",
             key,
             stamps,
-            {"distributions": [d.to_dict() for d in dists], "mtimes": list(mtimes), "path": path},
+            {"distributions": [d.to_dict() for d in dists], "identities": identities, "path": path},
         )
     return inv
 

@@ -140,8 +140,8 @@ def apply_sync(
         # Recompute under the lock: another process may have changed the environment meanwhile.
         # One scan of site-packages serves the plan, the snapshot and the modules that change.
         # Only metadata folders changed since the plan was made are read again.
-        reuse = {d.path: (mtime, d) for d, mtime in plan.scanned}
-        dists = [d for d, _mtime in scan_distributions(env.prefix, reuse)]
+        reuse = {d.path: (ident, d) for d, ident in plan.scanned}
+        dists = [d for d, _ident in scan_distributions(env.prefix, reuse)]
         before = installed_map(env.prefix, dists)
         plan = plan_sync(plan.lock or lock_path, env, installed=before)
         if plan.is_empty:

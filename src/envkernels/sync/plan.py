@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 from envkernels.discovery.layout import normalize_name, read_pyvenv_cfg
 from envkernels.errors import BadInputError
 from envkernels.inspect.installed import (
+    Identity,
     InstalledDistribution,
     Reuse,
     installed_distributions,
@@ -74,9 +75,9 @@ class SyncPlan:
     warnings: tuple[str, ...] = ()
     packages: tuple[LockedPackage, ...] = field(default=(), repr=False, compare=False)
     lock: Lock | None = field(default=None, repr=False, compare=False)
-    # What the plan saw installed, with each metadata folder's mtime: apply_sync re-plans under
+    # What the plan saw installed, with each metadata folder's identity: apply_sync re-plans under
     # its lock and re-reads only the folders that changed since (see ``scan_distributions``).
-    scanned: tuple[tuple[InstalledDistribution, int], ...] = field(default=(), repr=False, compare=False)
+    scanned: tuple[tuple[InstalledDistribution, Identity], ...] = field(default=(), repr=False, compare=False)
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -219,10 +220,10 @@ def plan_sync(
             f"`{lock.path}` does not pin a version for {', '.join(unpinned[:5])}",
             hint="a sync needs exact pins (`name==version`); compile one with `uv pip compile`",
         )
-    scanned: tuple[tuple[InstalledDistribution, int], ...] = ()
+    scanned: tuple[tuple[InstalledDistribution, Identity], ...] = ()
     if installed is None:
         scanned = tuple(scan_distributions(env.prefix, reuse))
-        installed = installed_map(env.prefix, (d for d, _mtime in scanned))
+        installed = installed_map(env.prefix, (d for d, _ident in scanned))
     install, upgrade, downgrade, reinstall = [], [], [], []
     unchanged = 0
     seen: set[str] = set()
