@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import replace_file
 from envfactory import make_venv, uv, venv_python
 from envkernels.worker import Worker
 
@@ -40,6 +39,12 @@ def _warm(prefix: Path, worker: Worker, expected: set[tuple[str, str]], **facts:
     for _ in range(2):
         assert _cli(prefix) == expected
         assert _worker(worker, prefix, **facts) == expected
+
+
+def replace_file(path: Path, text: str) -> None:
+    """New content as a new file: an installed file is a hard link into uv's cache."""
+    path.unlink()
+    path.write_text(text, encoding="utf-8")
 
 
 def _site(prefix: Path) -> Path:
