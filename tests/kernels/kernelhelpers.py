@@ -27,3 +27,22 @@ def execute(kc: Any, code: str, timeout: float = 60) -> tuple[str, dict[str, Any
 
     reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout)
     return "".join(out), reply["content"]
+
+
+def package_digest(package_dir: Path | None = None) -> dict[str, str]:
+    """sha256 of every file of the installed envkernels package (relative path -> digest).
+
+    Byte-identical before and after an operation means it deleted or changed nothing of the
+    package (bytecode caches are left out: importing may write them).
+    """
+    import hashlib
+
+    import envkernels
+
+    root = package_dir or Path(envkernels.__file__).resolve().parent
+    digests = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digests[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digests, f"no files under {root}"
+    return digests

@@ -1,4 +1,9 @@
-"""`envkernels kernels install|prune`: ordinary kernelspecs for tools outside envkernels' server."""
+"""`envkernels kernels install|prune|hide|hidden|unhide`: kernelspecs on disk, and kernels taken off the list.
+
+`install`/`prune` write and remove ordinary kernelspecs for tools outside envkernels' server;
+`hide`/`hidden`/`unhide` manage the kernels removed from the listing (``remove_kernel_spec`` on an
+environment's kernel hides it: see ``kernels/hidden.py``).
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     pr.add_argument("--prefix", metavar="DIR", help="also look in DIR/share/jupyter/kernels")
     pr.add_argument("--json", action="store_true", help="print the result as JSON")
+    hd = ksub.add_parser("hide", help="offer an environment as no kernel (nothing is deleted)")
+    hd.add_argument("target", help="kernel name, environment prefix, project directory, or id from `list`")
+    hd.add_argument("--json", action="store_true", help="print the hidden kernel as JSON")
+    ls = ksub.add_parser("hidden", help="list the hidden kernels")
+    ls.add_argument("--json", action="store_true", help="print them as JSON")
+    un = ksub.add_parser("unhide", help="offer a hidden kernel again")
+    un.add_argument("name", help="the kernel name `hidden` shows")
+    un.add_argument("--json", action="store_true", help="print the kernel offered again as JSON")
     p.set_defaults(func=run, kernels_parser=p)
 
 
@@ -40,10 +53,61 @@ def run(args: argparse.Namespace) -> int:
         return _install(args)
     if args.kernels_command == "prune":
         return _prune(args)
+    if args.kernels_command == "hide":
+        return _hide(args)
+    if args.kernels_command == "hidden":
+        return _hidden(args)
+    if args.kernels_command == "unhide":
+        return _unhide(args)
     raise UsageError(
         "`kernels` needs a subcommand",
-        hint="`envkernels kernels install --all` or `envkernels kernels prune`",
+        hint="`envkernels kernels install --all`, `prune`, `hide`, `hidden` or `unhide`",
     )
+
+
+def _hide(args: argparse.Namespace) -> int:
+    from envkernels.discovery import discover, resolve_target
+    from envkernels.kernels import hidden
+
+    target = args.target.lower() if args.target.lower().startswith("envk-") else args.target
+    env = resolve_target(target, discover())
+    hidden.hide(env)
+    record = {"name": env.kernel_name, **hidden.hidden_kernels()[env.kernel_name]}
+    if args.json:
+        print_json(record)
+    else:
+        print_table(("HIDDEN", "KIND", "PREFIX"), [(env.kernel_name, env.kind, env.prefix)])
+    return 0
+
+
+def _hidden(args: argparse.Namespace) -> int:
+    from envkernels.kernels import hidden
+
+    records = [{"name": name, **rec} for name, rec in sorted(hidden.hidden_kernels().items())]
+    if args.json:
+        print_json(records)
+    elif records:
+        rows = [(r["name"], r.get("kind", ""), r.get("prefix", ""), r.get("hidden_at", "")) for r in records]
+        print_table(("KERNEL", "KIND", "PREFIX", "HIDDEN AT"), rows)
+    return 0
+
+
+def _unhide(args: argparse.Namespace) -> int:
+    from envkernels.errors import NotFoundError
+    from envkernels.kernels import hidden
+
+    record = hidden.unhide(args.name)
+    if record is None:
+        raise NotFoundError(
+            f"no hidden kernel is named `{args.name}`", "`envkernels kernels hidden` lists the hidden kernels"
+        )
+    out = {"name": args.name.lower(), **record}
+    if args.json:
+        print_json(out)
+    else:
+        row = (out["name"], out.get("kind", ""), out.get("prefix", ""))
+        print_table(("OFFERED AGAIN", "KIND", "PREFIX"), [row])
+    return 0
 
 
 def _install(args: argparse.Namespace) -> int:

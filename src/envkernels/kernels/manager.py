@@ -3,13 +3,22 @@
 Switched on by ``jupyter-config/jupyter_server_config.d/envkernels.json``
 (``ServerApp.kernel_spec_manager_class``). How it serves:
 
-- **Listing never blocks the event loop.** Inside a running loop (jupyter_server's handler
-  awaits ``get_all_specs()`` through ``ensure_async``), a listing older than ``refresh_interval``
-  is rebuilt in a worker thread (discovery + spec building), one rebuild shared by all concurrent
-  requests; a fresh one is served from memory. Outside a loop, ``get_all_specs()`` is plain sync.
-- **New environments appear without a restart**: discovery is asked again after
-  ``refresh_interval`` seconds; ``refresh()`` (or ``await async_refresh()``) forces it at once
-  (the REST ``POST environments/refresh`` calls it).
+- **jupyter_client's contract, kept** (``tests/kernels/test_jupyter_client_kernelspec.py`` runs
+  jupyter_client's own kernelspec tests against this class): ``get_all_specs()`` returns a dict
+  everywhere; ``find_kernel_specs()``, ``get_kernel_spec()`` and ``remove_kernel_spec()`` rebuild
+  the listing first, so installs, removals and new environments show on the next call; names are
+  matched case-insensitively, as jupyter_client matches them.
+- **Listing never waits on discovery inside the event loop.** Inside a running loop (jupyter_server's
+  handler, Voilà), ``get_all_specs()`` serves the warm listing and, when it is older than
+  ``refresh_interval``, starts one rebuild in a background thread (shared by concurrent callers):
+  the next call sees its result. Only the very first listing, when none exists yet, is built on
+  the caller's path (inside a server the prewarm thread has usually built it already).
+  ``refresh()`` (or ``await async_refresh()``) rebuilds at once (the REST ``POST
+  environments/refresh`` calls it).
+- **Removing never deletes what envkernels does not own**: ``remove_kernel_spec`` deletes only a
+  kernelspec directory inside one of Jupyter's kernel directories (``envkernels kernels install``'s,
+  or any other there, as jupyter_client does); an environment's kernel is *hidden*
+  (:mod:`envkernels.kernels.hidden`), never its files, the environment, or envkernels' package.
 - **Each environment once**: an environment that already has a kernelspec of its own (its
   ``argv[0]`` lives in the environment's prefix, e.g. written by ``ipykernel install``) is listed
   under that native name (with ``metadata.envkernels`` added); its ``envk-...`` name stays
@@ -27,9 +36,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -38,9 +48,10 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKerne
 from traitlets import Bool, Enum, Float, List, Type, Unicode, default
 
 from envkernels.discovery import discover, environment_from_prefix
-from envkernels.kernels import paths
+from envkernels.errors import EnvKernelsError, UsageError
+from envkernels.kernels import hidden, paths
 from envkernels.kernels.activation import activation_for
-from envkernels.kernels.resolve import parse_kernel_name, resolve_kernel_name
+from envkernels.kernels.resolve import KernelNameNotResolved, parse_kernel_name, resolve_kernel_name
 from envkernels.kernels.spec import (
     DEFAULT_DISPLAY_FORMAT,
     PROVISIONER_NAME,
@@ -63,8 +74,51 @@ class Listing:
     native_alias: dict[str, str] = field(default_factory=dict)  # envk-name -> native name shown for it
     upgraded: dict[str, str] = field(default_factory=dict)  # native name launched as ours -> envk-name
     resolved: dict[str, str] = field(default_factory=dict)  # another machine's envk-name -> local envk-name
+    hidden: frozenset[str] = frozenset()  # kernel names the user removed (kernels/hidden.py)
+    unoffered: dict[str, str] = field(default_factory=dict)  # kernel name -> why the traits offer it not
     made: float = 0.0
     models: dict[str, dict[str, Any]] | None = None  # REST models, built on first use (see rest_models)
+
+
+class SpecListing(dict[str, Any]):
+    """What ``get_all_specs()`` returns: a plain ``dict`` of the listed kernels, looked up as
+    ``get_kernel_spec`` looks names up.
+
+    Iteration, ``len``, ``keys()``, ``items()``: exactly the listing. ``name in specs``,
+    ``specs[name]`` and ``specs.get(name)`` also accept a listed name in another case and an
+    ``envk-`` name from another machine (giving the local environment's entry). A well-formed
+    ``envk-`` name that fits no local environment is *claimed* too (``in`` is True) and
+    ``specs[name]`` raises the resolver's ``NoSuchKernel`` naming the closest environments: a
+    client that falls back to "any kernel of the same language" for a name it cannot find (Voilà
+    does) then fails with that message instead of running the notebook on another Python.
+    """
+
+    def __init__(self, entries: Mapping[str, Any], lookup: Callable[[str], str]) -> None:
+        super().__init__(entries)
+        self._lookup = lookup  # a name -> the listed name it means, or raises NoSuchKernel
+
+    def __contains__(self, name: object) -> bool:
+        if dict.__contains__(self, name):
+            return True
+        if not isinstance(name, str):
+            return False
+        try:
+            self._lookup(name)
+        except NoSuchKernel:
+            return parse_kernel_name(name.lower()) is not None
+        return True
+
+    def __missing__(self, name: object) -> Any:
+        if not isinstance(name, str):
+            raise KeyError(name)
+        return dict.__getitem__(self, self._lookup(name))
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        """``self[name]``, or ``default`` when nothing fits ``name``."""
+        try:
+            return self[name]
+        except KeyError:
+            return default
 
 
 def provisioner_installed() -> bool:
@@ -162,6 +216,8 @@ class EnvKernelSpecManager(KernelSpecManager):
         self._resources: dict[str, list[tuple[str, str]]] = {}
         self._lock = threading.Lock()
         self._inflight: asyncio.Future[Listing] | None = None
+        self._background: threading.Thread | None = None
+        self._background_lock = threading.Lock()
         self._wrapped: KernelSpecManager | None = None
         if self.wrapped_class is not None and not issubclass(type(self), self.wrapped_class):
             self._wrapped = self.wrapped_class(parent=self.parent, config=self.config, log=self.log)
@@ -228,6 +284,13 @@ class EnvKernelSpecManager(KernelSpecManager):
             return self.show_broken
         return env.has_ipykernel or self.without_ipykernel != "hide"
 
+    def _why_not_offered(self, env: Environment) -> str:
+        if env.kind in self.hidden_kinds:
+            return f"{env.kind} environments are not offered (EnvKernelSpecManager.hidden_kinds)"
+        if not env.ok:
+            return "it is broken and broken environments are not offered (EnvKernelSpecManager.show_broken)"
+        return "it has no ipykernel and EnvKernelSpecManager.without_ipykernel is 'hide'"
+
     # ---- native specs (ours or the wrapped manager's) -----------------------------------------
     def native_specs(self) -> dict[str, SpecEntry]:
         """The kernelspecs installed in the Jupyter paths (or the wrapped manager's), by name."""
@@ -262,16 +325,24 @@ class EnvKernelSpecManager(KernelSpecManager):
         """Discover and build the whole listing (blocking: call it off the event loop)."""
         envs = discover(roots=list(self.roots), default_roots=self.default_roots)
         native = self.native_specs()
+        try:
+            hidden_names = frozenset(hidden.hidden_kernels())
+        except EnvKernelsError as exc:  # an unreadable record must not take every kernel away
+            self.log.error("envkernels: %s; no kernel is hidden (%s)", exc.message, exc.hint)
+            hidden_names = frozenset()
         by_prefix: dict[str, str] = {}
         for name, entry in native.items():
             prefix = interpreter_prefix_of(list(entry.get("spec", {}).get("argv") or []))
             if prefix is not None:
                 by_prefix.setdefault(os.path.realpath(prefix), name)
-        listing = Listing(shown=dict(native))
+        listing = Listing(shown=dict(native), hidden=hidden_names)
         settings = self.launch_settings()
         entries: dict[Any, SpecEntry] = {}
         for env in envs:
             if not self.wanted(env):
+                listing.unoffered[env.kernel_name] = self._why_not_offered(env)
+                continue
+            if env.kernel_name in hidden_names:
                 continue
             listing.environments[env.kernel_name] = env
             twin = by_prefix.get(env.prefix)
@@ -297,6 +368,7 @@ class EnvKernelSpecManager(KernelSpecManager):
         listing.made = time.monotonic()
         return listing
 
+
     def _fresh(self) -> Listing | None:
         listing = self._listing
         if listing is not None and time.monotonic() - listing.made < self.refresh_interval:
@@ -316,22 +388,52 @@ class EnvKernelSpecManager(KernelSpecManager):
             self._inflight = asyncio.ensure_future(asyncio.to_thread(self.refresh))
         return await asyncio.shield(self._inflight)
 
-    async def async_get_all_specs(self) -> dict[str, Any]:
-        """The listing for the event loop: from memory when fresh, else rebuilt off the loop.
+    def _refresh_in_background(self) -> None:
+        """Start one rebuild in a daemon thread, unless one is already running."""
+        with self._background_lock:
+            if self._background is not None and self._background.is_alive():
+                return
+            self._background = threading.Thread(
+                target=self._background_refresh, name="envkernels-refresh", daemon=True
+            )
+            self._background.start()
 
-        Inside jupyter_server (and with ``prebuilt_models``) the values are the REST models
-        ``{"name", "spec", "resources"}`` that its handler passes through unchanged.
-        """
+    def _background_refresh(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # the warm listing stays served; the next call tries again
+            self.log.warning("envkernels: refreshing the kernel listing failed", exc_info=True)
+
+    def _warm_listing(self) -> Listing:
+        """The listing ``get_all_specs`` serves (see the module docstring: warm inside a loop)."""
+        listing = self._fresh()
+        if listing is not None:
+            return listing
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self.refresh()
+        if self._prewarm is not None and self._prewarm.is_alive():
+            self._prewarm.join()  # the first listing is being built: wait for it, once
+        listing = self._listing
+        if listing is None:
+            return self.refresh()  # nothing to serve yet: the first listing is built here
+        if self._fresh() is None:
+            self._refresh_in_background()
+        return listing
+
+    async def async_get_all_specs(self) -> dict[str, Any]:
+        """``get_all_specs()`` for callers that can wait: a stale listing is rebuilt (off the loop) first."""
         if self._prewarm is not None and self._prewarm.is_alive():
             await asyncio.to_thread(self._prewarm.join)
         listing = self._fresh() or await self.async_refresh()
-        base_url = self.base_url()
-        if self.prebuilt_models and base_url is not None:
-            return dict(self.rest_models(listing, base_url))
-        return dict(listing.shown)
+        return self._spec_listing(listing)
 
     def rest_models(self, listing: Listing, base_url: str) -> dict[str, dict[str, Any]]:
-        """The ``/api/kernelspecs`` models of a listing (what jupyter_server's ``kernelspec_model`` makes)."""
+        """The ``/api/kernelspecs`` models of a listing (what jupyter_server's ``kernelspec_model`` makes).
+
+        Each also carries ``resource_dir``, so it is a ``get_all_specs()`` entry as well.
+        """
         if listing.models is None:
             from jupyter_server.utils import url_path_join
 
@@ -345,7 +447,12 @@ class EnvKernelSpecManager(KernelSpecManager):
                 meta = spec.get("metadata") or {}
                 if "kernel_provisioner" in meta:
                     spec["metadata"] = {k: v for k, v in meta.items() if k != "kernel_provisioner"}
-                models[name] = {"name": name, "spec": spec, "resources": resources}
+                models[name] = {
+                    "name": name,
+                    "spec": spec,
+                    "resources": resources,
+                    "resource_dir": entry["resource_dir"],
+                }
             listing.models = models
         return listing.models
 
@@ -362,34 +469,70 @@ class EnvKernelSpecManager(KernelSpecManager):
             self._resources[resource_dir] = found
         return found
 
-    def get_all_specs(self) -> Any:
-        """``{name: {"resource_dir", "spec"}}``; inside a running event loop, an awaitable of it.
+    def _overridden(self) -> bool:
+        """True when a subclass replaced ``find_kernel_specs`` or ``get_kernel_spec``.
 
-        jupyter_server awaits the result through ``ensure_async`` (as it does for its gateway
-        manager), so discovery never runs on the loop; sync callers outside a loop get the dict.
+        jupyter_client's ``get_all_specs`` then builds the listing from those two methods (as it
+        does for any subclass), and so does this one, instead of serving its own listing.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return dict((self._fresh() or self.refresh()).shown)
-        return self.async_get_all_specs()
+        cls = type(self)
+        return (
+            cls.find_kernel_specs is not EnvKernelSpecManager.find_kernel_specs
+            or cls.get_kernel_spec is not EnvKernelSpecManager.get_kernel_spec
+        )
+
+    def get_all_specs(self) -> dict[str, Any]:
+        """``{name: {"resource_dir", "spec"}}`` of every listed kernel: always a dict, never awaitable.
+
+        Outside an event loop the listing is rebuilt when older than ``refresh_interval``; inside
+        one it is served warm and rebuilt in the background (see the module docstring). Inside
+        jupyter_server (with ``prebuilt_models``) each entry is also the REST model (``name``,
+        ``resources``; its ``spec`` leaves out ``env`` and the provisioner), which the
+        ``/api/kernelspecs`` handler passes through. The dict looks names up as
+        ``get_kernel_spec`` does (:class:`SpecListing`).
+        """
+        if self._overridden():
+            return KernelSpecManager.get_all_specs(self)
+        return self._spec_listing(self._warm_listing())
+
+    def _spec_listing(self, listing: Listing) -> SpecListing:
+        base_url = self.base_url()
+        if self.prebuilt_models and base_url is not None:
+            entries: Mapping[str, Any] = self.rest_models(listing, base_url)
+        else:
+            entries = listing.shown
+        return SpecListing(entries, lambda name: self._listed_name(listing, name))
+
+    def _listed_name(self, listing: Listing, name: str) -> str:
+        """The name ``listing`` shows for ``name`` (another case, a foreign envk- name), or NoSuchKernel."""
+        key = name.lower()
+        if key in listing.shown:
+            return key
+        if parse_kernel_name(key) is None:
+            raise NoSuchKernel(name)
+        self._refuse_unlisted(listing, key)
+        env = self._resolve(listing, key)
+        shown = listing.native_alias.get(env.kernel_name, env.kernel_name)
+        if shown not in listing.shown:
+            raise NoSuchKernel(name)
+        return shown
 
     def find_kernel_specs(self) -> dict[str, str]:
-        """Kernel names to resource directories (what ``jupyter kernelspec list`` shows)."""
-        listing = self._listing or self.refresh()
-        return {name: entry["resource_dir"] for name, entry in listing.shown.items()}
+        """Kernel names to resource directories (what ``jupyter kernelspec list`` shows), rebuilt now."""
+        return {name: entry["resource_dir"] for name, entry in self.refresh().shown.items()}
 
     def environment_for(self, kernel_name: str) -> Environment | None:
         """The environment behind a kernel name (ours or a native twin), from the last listing."""
         listing = self._listing or self.refresh()
-        env = listing.environments.get(kernel_name)
+        name = kernel_name.lower()
+        env = listing.environments.get(name)
         if env is None:
             for ours, native in listing.native_alias.items():
-                if native == kernel_name:
+                if native == name:
                     return listing.environments.get(ours)
-        if env is None and parse_kernel_name(kernel_name) is not None:
+        if env is None and parse_kernel_name(name) is not None:
             try:
-                return self.resolve_kernel_name(kernel_name)
+                return self._resolve(listing, name)
             except NoSuchKernel:
                 return None
         return env
@@ -398,11 +541,15 @@ class EnvKernelSpecManager(KernelSpecManager):
         """The local environment an ``envk-`` name from another machine means (same kind and slug).
 
         See :func:`envkernels.kernels.resolve.resolve_kernel_name` for the rules; ``hint`` is a
-        notebook's ``metadata.envkernels``. Only environments offered as kernels (and allowed by
-        ``allowed_kernelspecs``) are candidates. Raises ``NoSuchKernel`` naming the candidates when
-        it is ambiguous, or saying what was looked for when nothing fits.
+        notebook's ``metadata.envkernels``. Only environments offered as kernels (not hidden, and
+        allowed by ``allowed_kernelspecs``) are candidates. Raises ``NoSuchKernel`` naming the
+        candidates when it is ambiguous, or saying what was looked for when nothing fits.
         """
-        listing = self._listing or self.refresh()
+        return self._resolve(self._listing or self.refresh(), kernel_name.lower(), hint)
+
+    def _resolve(
+        self, listing: Listing, kernel_name: str, hint: Mapping[str, Any] | None = None
+    ) -> Environment:
         known = listing.resolved.get(kernel_name)
         if known is not None and hint is None:
             return listing.environments[known]
@@ -423,29 +570,43 @@ class EnvKernelSpecManager(KernelSpecManager):
             listing.resolved[kernel_name] = env.kernel_name
         return env
 
+    def _refuse_unlisted(self, listing: Listing, name: str) -> None:
+        """Raise, saying why, when ``name`` is a local environment's kernel that is not offered."""
+        if name in listing.hidden and name not in listing.shown:
+            raise KernelNameNotResolved(
+                name,
+                f"No such kernel named {name}: it was removed (hidden); "
+                f"`envkernels kernels unhide {name}` offers it again",
+            )
+        why = listing.unoffered.get(name)
+        if why is not None:
+            raise KernelNameNotResolved(name, f"No such kernel named {name}: {why}")
+
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-        """The spec to start ``kernel_name`` with; an environment's spec is rebuilt from its files now."""
-        listing = self._listing
-        if listing is None or (
-            kernel_name.startswith("envk-")
-            and kernel_name not in listing.environments
-            and kernel_name not in listing.resolved
-        ):
-            listing = self.refresh()  # a new environment since the last listing
-        env = listing.environments.get(kernel_name)
+        """The spec to start ``kernel_name`` with, from a listing rebuilt now (names match in any case).
+
+        An environment's spec is rebuilt from its files; an ``envk-`` name from another machine
+        starts the local environment of the same kind and slug; a hidden kernel's name raises
+        ``NoSuchKernel`` saying how to unhide it.
+        """
+        name = kernel_name.lower()
+        listing = self.refresh()
+        env = listing.environments.get(name)
         display = None
-        if env is None and kernel_name in listing.upgraded:
-            env = listing.environments.get(listing.upgraded[kernel_name])
-            display = listing.shown[kernel_name]["spec"].get("display_name")
+        if env is None and name in listing.upgraded:
+            env = listing.environments.get(listing.upgraded[name])
+            display = listing.shown[name]["spec"].get("display_name")
         if env is None:
+            if name not in listing.shown:
+                self._refuse_unlisted(listing, name)
             try:
-                return self._native_kernel_spec(kernel_name)
+                return self._native_kernel_spec(name)
             except NoSuchKernel:
-                if parse_kernel_name(kernel_name) is None:
+                if parse_kernel_name(name) is None:
                     raise
             # An envk- name from another machine (another prefix, so another hash): the local
             # environment of the same kind and slug stands in, under the name the notebook asked for.
-            env = self.resolve_kernel_name(kernel_name)
+            env = self._resolve(listing, name)
             twin = listing.native_alias.get(env.kernel_name)
             if twin is not None and twin not in listing.upgraded:
                 return self._native_kernel_spec(twin)  # a customised native spec launches as written
@@ -454,3 +615,87 @@ class EnvKernelSpecManager(KernelSpecManager):
         entry = self.spec_entry(current)
         spec = {**entry["spec"], "display_name": display or entry["spec"]["display_name"]}
         return self.kernel_spec_class(resource_dir=entry["resource_dir"], **spec)
+
+    # ---- removing -----------------------------------------------------------------------------
+    def _on_disk_specs(self) -> dict[str, str]:
+        """Name -> directory of the kernelspecs on disk (ours or the wrapped manager's), no native python3."""
+        if self._wrapped is not None:
+            saved = self._wrapped.ensure_native_kernel
+            try:
+                self._wrapped.ensure_native_kernel = False
+                return dict(self._wrapped.find_kernel_specs())
+            finally:
+                self._wrapped.ensure_native_kernel = saved
+        return KernelSpecManager.find_kernel_specs(self)
+
+    def in_kernel_dirs(self, spec_dir: str) -> bool:
+        """True when ``spec_dir`` sits directly in one of Jupyter's kernel directories (``kernel_dirs``).
+
+        The spec directory's *parent* is resolved, not the directory itself: a symlinked spec
+        in a kernels directory is removed as a link, never followed.
+        """
+        parent = os.path.realpath(os.path.dirname(os.path.abspath(spec_dir)))
+        return parent in {os.path.realpath(d) for d in self.kernel_dirs}
+
+    def remove_kernel_spec(self, name: str) -> str:
+        """Remove a kernel by name, deleting only what is a kernelspec directory in Jupyter's kernel dirs.
+
+        - a kernelspec directory in one of ``kernel_dirs`` (one ``envkernels kernels install``
+          wrote, or any other, as jupyter_client removes it) is deleted, a symlink unlinked; its
+          path is returned;
+        - a discovered environment's kernel is *hidden* (``envkernels kernels hidden`` lists it,
+          ``envkernels kernels unhide NAME`` undoes it), also after its installed kernelspec was
+          deleted, so the name leaves the listing as ``remove`` promises; the path of the file
+          recording it is returned (nothing was deleted);
+        - anything else (a wrapped manager's spec outside the kernel dirs) is refused with an
+          ``EnvKernelsError``; a name not listed raises ``NoSuchKernel`` (a ``KeyError``).
+
+        The environment, envkernels' package (every environment kernel's resource directory is
+        its logo directory) and anything outside the kernel dirs are never touched.
+        """
+        key = name  # exact, as jupyter_client's remove_kernel_spec looks it up (get_kernel_spec ignores case)
+        saved = self.ensure_native_kernel
+        try:
+            self.ensure_native_kernel = False
+            listing = self.refresh()
+            on_disk = self._on_disk_specs()
+        finally:
+            self.ensure_native_kernel = saved
+        if key not in listing.shown:
+            raise NoSuchKernel(name)
+        env = listing.environments.get(key)
+        spec_dir = on_disk.get(key)
+        removed: str | None = None
+        if spec_dir is not None:
+            if not self.in_kernel_dirs(spec_dir):
+                raise UsageError(
+                    f"refusing to delete `{spec_dir}`: kernel {key} is not in one of Jupyter's kernel "
+                    "directories",
+                    "remove it with the tool that provides it",
+                )
+            self.log.debug("Removing %s", spec_dir)
+            if os.path.islink(spec_dir):
+                os.remove(spec_dir)
+            else:
+                shutil.rmtree(spec_dir)
+            removed = spec_dir
+        elif env is None:
+            raise UsageError(
+                f"kernel {key} is provided by `{listing.shown[key]['resource_dir']}`, not a kernelspec "
+                "directory; nothing is deleted",
+                "remove it with the tool that provides it",
+            )
+        if env is not None:
+            record = hidden.hide(env)
+            self.log.info(
+                "envkernels: kernel %s (%s: %s) is hidden, nothing of the environment was touched; "
+                "`envkernels kernels unhide %s` offers it again",
+                key,
+                env.kind,
+                env.prefix,
+                key,
+            )
+            removed = removed or str(record)
+        self.refresh()
+        assert removed is not None
+        return removed
