@@ -491,7 +491,8 @@ def _action_rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 def _sync_parts(data: dict[str, Any], applied: bool) -> tuple[dict[str, Any], str, str | None, list[str]]:
     """(the plan, the head line, the undo command or None, warnings) of a plan or an applied sync."""
-    nested = data.get("plan")
+    # An applied sync shows what changed on disk ("done"), read again after uv ran.
+    nested = data.get("done") or data.get("plan")
     plan: dict[str, Any] = nested if applied and isinstance(nested, dict) else data
     lock = plan.get("lock") or data.get("lock")
     n = len(plan_actions(plan))

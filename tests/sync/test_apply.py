@@ -208,3 +208,32 @@ def test_uv_lock_of_a_real_project_syncs_another_env_hash_checked(
     result = apply_sync(plan, env, lock_path=str(proj / "uv.lock"))
     assert "--require-hashes" in result.argv
     assert freeze(prefix).split() == ["idna==3.7", "six==1.16.0"]
+
+
+def test_a_sync_reports_and_records_what_uv_did_not_what_was_planned(
+    tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan that is wrong (here made to forget that uv keeps seed packages) cannot make the sync lie."""
+    import envkernels.sync.plan as plan_module
+
+    prefix = make_venv(tmp_path / "seeded", ["six==1.15.0"], seed=True)
+    seeds = {line.split("==")[0] for line in freeze(prefix).split()} & {"pip", "setuptools", "wheel"}
+    assert "pip" in seeds
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("six==1.16.0\n")
+    monkeypatch.setattr(plan_module, "kept_by_uv", lambda prefix, python: frozenset())
+    env = environment_from_prefix(prefix)
+    plan = plan_sync(lock, env)
+    assert seeds <= {c.name for c in plan.remove}  # the wrong plan
+    # What uv does: everything planned except removing the seed packages.
+    truth = [c.to_dict() for c in plan.changes if c.name not in seeds]
+    assert {"name": "six", "from": "1.15.0", "to": "1.16.0"} in truth
+    result = apply_sync(plan, env, lock_path=str(lock))
+    assert [c.to_dict() for c in result.changes] == truth
+    assert f"({len(truth)} change" in result.summary()
+    assert sorted(w.split()[3] for w in result.warnings) == sorted(seeds)
+    assert all("which uv did not do" in w for w in result.warnings)
+    [record] = read_history(env)
+    assert record["changes"] == truth
+    assert result.to_dict()["changes"] == truth
+    assert seeds <= {line.split("==")[0] for line in freeze(prefix).split()}

@@ -90,13 +90,16 @@ def test_unpinned_requirements_cannot_be_synced(drift_env: Environment, tmp_path
         plan_sync(lock, drift_env)
 
 
-def test_plan_for_a_seeded_venv_predicts_what_uv_pip_sync_removes(tmp_path: Path) -> None:
-    prefix = make_venv(tmp_path / "seeded", ["six==1.16.0"], seed=True)
+@pytest.mark.parametrize("seed", [True, False])
+def test_plan_for_a_uv_venv_predicts_what_uv_pip_sync_removes(tmp_path: Path, seed: bool) -> None:
+    """uv keeps seed packages in a venv it seeded, and removes them from one it made without --seed."""
+    prefix = make_venv(tmp_path / "env", ["six==1.16.0", *([] if seed else ["pip", "setuptools"])], seed=seed)
     lock = tmp_path / "requirements.txt"
     lock.write_text("six==1.16.0\n")
     before = set(freeze(prefix).split())
     plan = plan_sync(lock, environment_from_prefix(prefix))
-    assert not {"pip", "setuptools", "wheel"} & {c.name for c in plan.remove}
+    removed_seeds = {"pip", "setuptools", "wheel"} & {c.name for c in plan.remove}
+    assert removed_seeds == (set() if seed else {"pip", "setuptools"})
     uv("pip", "sync", "--python", str(prefix / "bin" / "python"), str(lock), "--quiet")
     removed = {f"{c.name}=={c.old}" for c in plan.remove}
     assert set(freeze(prefix).split()) == before - removed

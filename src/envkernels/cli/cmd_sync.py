@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
     else:
-        print(result.plan.text())
+        # What changed on disk (read again after uv ran), not what was planned.
+        print((result.done or result.plan).text())
     print(result.summary(), file=sys.stderr)
     return 0

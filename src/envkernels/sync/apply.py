@@ -5,7 +5,9 @@ Steps, under a per-environment lock (a second sync of the same environment gets 
 2. mark the sync pending (a killed sync leaves the mark and the snapshot's path behind);
 3. run ``uv pip sync`` against the environment's interpreter (hash-checked when the lock has hashes);
 4. on failure, sync the environment back to the snapshot and say so (SyncFailedError);
-5. append a line to the environment's history and clear the mark.
+5. read the environment again: what is reported and recorded is what changed on disk, not what was
+   planned (a difference between the two is a warning, and a bug in the plan);
+6. append a line to the environment's history and clear the mark.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from envkernels.lockfiles.atomic import file_lock
 from envkernels.lockfiles.read import read_lock
 from envkernels.model import Environment
 from envkernels.sync import history
-from envkernels.sync.plan import SyncPlan, installed_map, plan_sync
+from envkernels.sync.plan import Change, SyncPlan, changes_between, installed_map, plan_sync
 from envkernels.sync.uvcall import build_invocation
 
 Progress = Callable[[str, int, int], None]
@@ -50,10 +52,11 @@ class SyncFailedError(CommandError):
 
 @dataclass
 class SyncResult:
-    """What an applied sync did."""
+    """What an applied sync did: ``plan`` is what was planned, ``done`` what changed on disk."""
 
     plan: SyncPlan
     applied: bool
+    done: SyncPlan | None = None
     snapshot: str | None = None
     history: str | None = None
     restart_needed: list[str] = field(default_factory=list)
@@ -67,6 +70,8 @@ class SyncResult:
         return {
             "plan": self.plan.to_dict(),
             "applied": self.applied,
+            "done": self.done.to_dict() if self.done is not None else None,
+            "changes": [c.to_dict() for c in self.changes],
             "snapshot": self.snapshot,
             "history": self.history,
             "restart_needed": self.restart_needed,
@@ -75,12 +80,17 @@ class SyncResult:
             "warnings": self.warnings,
         }
 
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        """What changed on disk (empty when nothing was applied)."""
+        return self.done.changes if self.done is not None else ()
+
     def summary(self) -> str:
         """One line: what changed, and how to undo it."""
         if not self.applied:
             return f"nothing to do: `{self.plan.prefix}` already matches `{self.plan.lock_path}`"
-        n = len(self.plan.changes)
-        line = f"synced `{self.plan.prefix}` to `{self.plan.lock_path}` ({n} changes)"
+        n = len(self.changes)
+        line = f"synced `{self.plan.prefix}` to `{self.plan.lock_path}` ({n} change{'' if n == 1 else 's'})"
         if self.snapshot:
             line += f"; undo with `envkernels sync {self.snapshot} --target {self.plan.prefix} --yes`"
         return line
@@ -141,7 +151,8 @@ def apply_sync(
         # One scan of site-packages serves the plan, the snapshot and the modules that change.
         # Only metadata folders changed since the plan was made are read again.
         reuse = {d.path: (ident, d) for d, ident in plan.scanned}
-        dists = [d for d, _ident in scan_distributions(env.prefix, reuse)]
+        scanned = scan_distributions(env.prefix, reuse)
+        dists = [d for d, _ident in scanned]
         before = installed_map(env.prefix, dists)
         plan = plan_sync(plan.lock or lock_path, env, installed=before)
         if plan.is_empty:
@@ -171,13 +182,30 @@ def apply_sync(
             if restored:
                 history.clear_pending(env)
             raise SyncFailedError(exc, snapshot, restored, env.prefix) from exc
-        hist = history.append_history(env, {**record, "result": "applied"})
+        # Read the environment again: report and record what uv did, which is the truth even
+        # where the plan was wrong.
+        after = scan_distributions(env.prefix, {d.path: (ident, d) for d, ident in scanned})
+        did = changes_between(scanned, after)
+        done = replace(
+            plan,
+            install=did["install"],
+            upgrade=did["upgrade"],
+            downgrade=did["downgrade"],
+            reinstall=did["reinstall"],
+            remove=did["remove"],
+            scanned=tuple(after),
+        )
+        warnings.extend(_differences(plan, done))
+        hist = history.append_history(
+            env, {**record, "result": "applied", "changes": [c.to_dict() for c in done.changes]}
+        )
         history.clear_pending(env)
-    changed = [c for c in plan.changes if c.old is not None]
+    changed = [c for c in done.changes if c.old is not None]
     modules = sorted({m for c in changed for m in before.get(normalize_name(c.name), _NoDist).top_level})
     return SyncResult(
         plan=plan,
         applied=True,
+        done=done,
         snapshot=snapshot,
         history=hist,
         restart_needed=[c.name for c in changed],
@@ -186,6 +214,37 @@ def apply_sync(
         seconds=time.monotonic() - started,
         warnings=warnings,
     )
+
+
+def _differences(plan: SyncPlan, done: SyncPlan) -> list[str]:
+    """Warnings for each change uv made that was not planned, or planned and not made.
+
+    A planned install from a directory, VCS or archive names its source instead of a version: it
+    matches whatever version uv installed under that name.
+    """
+    made = {(normalize_name(c.name), c.old, c.new) for c in done.changes}
+    unmatched = set(made)
+    missed = []
+    for c in plan.changes:
+        key = normalize_name(c.name)
+        if c.new is not None and c.new.startswith("("):
+            hit = next((m for m in unmatched if m[0] == key and m[1] == c.old and m[2] is not None), None)
+        else:
+            hit = (key, c.old, c.new) if (key, c.old, c.new) in unmatched else None
+        if hit is None:
+            missed.append(c)
+        else:
+            unmatched.discard(hit)
+
+    def show(old: str | None, new: str | None) -> str:
+        return f"{old or 'absent'} -> {new or 'removed'}"
+
+    out = [
+        f"uv changed {name} ({show(old, new)}), which the plan did not show"
+        for name, old, new in sorted(unmatched, key=str)
+    ]
+    out += [f"the plan showed {c.name} ({show(c.old, c.new)}), which uv did not do" for c in missed]
+    return out
 
 
 class _NoDist:

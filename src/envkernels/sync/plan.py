@@ -15,7 +15,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from envkernels.discovery.layout import normalize_name, read_pyvenv_cfg
+from envkernels.discovery.layout import normalize_name
 from envkernels.errors import BadInputError
 from envkernels.inspect.installed import (
     Identity,
@@ -32,18 +32,51 @@ from envkernels.lockfiles.select import (
     marker_applies,
     marker_environment,
     python_supported,
+    python_version_tuple,
 )
 from envkernels.model import Environment
 
-# What `uv pip sync` leaves alone although a lock does not list them: the seed packages of a venv
-# created with `uv venv --seed` (pyvenv.cfg says `seed = true`). Observed with uv 0.13.
-SEED_PACKAGES: frozenset[str] = frozenset({"pip", "setuptools", "wheel"})
+# What `uv pip sync` leaves alone although a lock does not list them (uv's installer plan, checked
+# against `uv pip sync --dry-run` by tests/conformance): the seed packages, unless uv made the venv
+# without `--seed`. Which names count as seed depends on the Python: venv stopped seeding setuptools
+# and wheel with 3.12, and uv follows.
+SEED_PACKAGES: frozenset[str] = frozenset({"pip", "setuptools", "wheel", "uv"})
+SEED_PACKAGES_312: frozenset[str] = frozenset({"pip", "uv"})
 
 
-def kept_by_uv(prefix: str) -> frozenset[str]:
-    """Distributions ``uv pip sync`` will not remove from ``prefix`` even when the lock omits them."""
-    cfg = read_pyvenv_cfg(Path(prefix)) or {}
-    return SEED_PACKAGES if cfg.get("seed", "").lower() == "true" else frozenset()
+def _uv_venv_cfg(prefix: str) -> tuple[bool, bool] | None:
+    """(made by uv, seeded) from ``pyvenv.cfg`` read as uv reads it; None when there is none.
+
+    uv splits each line at its first ``=`` and compares the trimmed key exactly (no lowercasing):
+    a ``uv`` key marks its own venvs, ``seed`` is true only when its value is ``true`` in any case.
+    """
+    try:
+        text = (Path(prefix) / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    made_by_uv = seeded = False
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        if key.strip() == "uv":
+            made_by_uv = True
+        elif key.strip() == "seed":
+            seeded = value.strip().lower() == "true"
+    return made_by_uv, seeded
+
+
+def kept_by_uv(prefix: str, python: tuple[int, ...]) -> frozenset[str]:
+    """Distributions ``uv pip sync`` will not remove from ``prefix`` even when the lock omits them.
+
+    ``python`` is the environment's (major, minor). Seed packages are kept in every environment
+    except a venv uv created without ``--seed``: venvs of ``python -m venv``, virtualenv, poetry,
+    pipenv, pdm and hatch keep their pip (and, before Python 3.12, setuptools and wheel).
+    """
+    cfg = _uv_venv_cfg(prefix)
+    if cfg is not None and cfg[0] and not cfg[1]:
+        return frozenset()
+    return SEED_PACKAGES_312 if tuple(python[:2]) >= (3, 12) else SEED_PACKAGES
 
 
 @dataclass(frozen=True)
@@ -250,7 +283,7 @@ def plan_sync(
                 upgrade.append(Change(pkg.name, have.version, new))
             else:
                 downgrade.append(Change(pkg.name, have.version, new))
-    kept = kept_by_uv(env.prefix)
+    kept = kept_by_uv(env.prefix, python_version_tuple(env))
     remove = [
         Change(d.name, d.version, None)
         for key, d in sorted(installed.items())
@@ -281,3 +314,44 @@ def _source_label(pkg: LockedPackage) -> str:
     if pkg.archive is not None:
         return f"(archive {pkg.archive.get('url') or pkg.archive.get('path')})"
     return "?"
+
+
+def changes_between(
+    before: Iterable[tuple[InstalledDistribution, Identity]],
+    after: Iterable[tuple[InstalledDistribution, Identity]],
+) -> dict[str, tuple[Change, ...]]:
+    """What actually changed between two scans of one environment (``scan_distributions`` results).
+
+    Grouped as a plan is (``install``, ``upgrade``, ``downgrade``, ``reinstall``, ``remove``). A
+    distribution with the same name and version counts as reinstalled when its metadata folder was
+    replaced (another path, or another identity: an installer writes a fresh folder).
+    """
+
+    Scan = Iterable[tuple[InstalledDistribution, Identity]]
+
+    def first(scan: Scan) -> dict[str, tuple[InstalledDistribution, Identity]]:
+        found: dict[str, tuple[InstalledDistribution, Identity]] = {}
+        for dist, ident in scan:
+            found.setdefault(normalize_name(dist.name), (dist, ident))
+        return found
+
+    old, new = first(before), first(after)
+    groups: dict[str, list[Change]] = {
+        k: [] for k in ("install", "upgrade", "downgrade", "reinstall", "remove")
+    }
+    for key in sorted(old.keys() | new.keys()):
+        was, now = old.get(key), new.get(key)
+        if was is None and now is not None:
+            groups["install"].append(Change(now[0].name, None, now[0].version))
+        elif now is None and was is not None:
+            groups["remove"].append(Change(was[0].name, was[0].version, None))
+        elif was is not None and now is not None:
+            (a, a_ident), (b, b_ident) = was, now
+            order = _compare(a.version, b.version)
+            if a.version == b.version and a.path == b.path and a_ident == b_ident:
+                continue
+            if order is None or order == 0:
+                groups["reinstall"].append(Change(b.name, a.version, b.version))
+            else:
+                groups["upgrade" if order < 0 else "downgrade"].append(Change(b.name, a.version, b.version))
+    return {k: tuple(v) for k, v in groups.items()}
