@@ -22,6 +22,12 @@ def virtual_dir(ctx: ScanContext) -> str:
     return os.path.join(os.path.abspath(os.path.expanduser(data)), "env", "virtual")
 
 
+def is_default_env(prefix: str) -> bool:
+    """True for a project's ``default`` environment (``<project>/<id>/<project>``: named after it)."""
+    parts = os.path.normpath(prefix).split(os.sep)
+    return len(parts) >= 3 and parts[-1] == parts[-3]
+
+
 def find(ctx: ScanContext) -> Iterable[Candidate]:
     """Every hatch environment, named ``<project>-<env name>``."""
     root = virtual_dir(ctx)

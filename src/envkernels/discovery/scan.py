@@ -189,34 +189,95 @@ def _project_env(project: str) -> Environment | None:
     return environment_from_prefix(cand.prefix, kind=cand.kind, name=cand.name, project=cand.project)
 
 
+# What creates a project's environment, by the tool that manages it (the hint of "no environment").
+_CREATE_HINTS = {
+    "uv": "`uv sync`",
+    "poetry": "`poetry install`",
+    "pdm": "`pdm install`",
+    "hatch": "`hatch env create`",
+    "pipenv": "`pipenv install`",
+    "pixi": "`pixi install`",
+}
+
+
+def _pdm_selected(project: str, envs: list[Environment]) -> list[Environment]:
+    """The environment whose interpreter ``.pdm-python`` names (PDM's choice for the project)."""
+    try:
+        with open(os.path.join(project, ".pdm-python"), encoding="utf-8") as fh:
+            named = fh.read().strip()
+    except (OSError, ValueError):
+        return []
+    if not named:
+        return []
+    # The directory resolved, not the interpreter: a venv's bin/python links to its base Python.
+    python = os.path.join(os.path.realpath(os.path.dirname(named)), os.path.basename(named))
+    return [e for e in envs if python.startswith(os.path.realpath(e.prefix) + os.sep)]
+
+
+def project_target(project: str) -> Environment:
+    """The environment that discovery maps to ``project`` (as ``list`` shows it).
+
+    The project's own environment (``.venv``, poetry's and pipenv's) first; else every record
+    ``discover`` gives this project (hatch's data dir, PDM's central venvs, ...), narrowed to the
+    tool's default when there are several (``.pdm-python``, hatch's ``default`` environment).
+    Raises NotFoundError (exit 2) when the project has none, or several and no default: never
+    another interpreter in its place.
+    """
+    project = os.path.realpath(project)
+    env = _project_env(project)
+    if env is not None:
+        return env
+    mapped = [e for e in discover([project]) if e.project == project]
+    if len(mapped) > 1:
+        mapped = (
+            _pdm_selected(project, mapped)
+            or [e for e in mapped if e.kind == "hatch" and hatch.is_default_env(e.prefix)]
+            or mapped
+        )
+    if len(mapped) == 1:
+        return mapped[0]
+    if mapped:
+        names = ", ".join(f"`{e.name}`" for e in mapped[:5])
+        raise NotFoundError(
+            f"the project `{project}` has {len(mapped)} environments ({names}) and no default one",
+            hint="pass one of them as TARGET (a name or id from `envkernels list`)",
+        )
+    kind = projects.kind_of_project(project, projects.listing(project) or ())
+    create = _CREATE_HINTS.get(
+        kind or "",
+        "the project's tool (`uv sync`, `poetry install`, `pdm install`) or `python -m venv .venv`",
+    )
+    raise NotFoundError(
+        f"the project `{project}` has no environment yet",
+        hint=f"create it with {create}, or pass a TARGET (an environment prefix, or a name from "
+        "`envkernels list`)",
+    )
+
+
 def resolve_target(target: str | None, environments: list[Environment] | None = None) -> Environment:
     """The environment a TARGET names (SPEC.md): a prefix, a project directory, or an id/name.
 
-    Without a TARGET: the environment of the project the current directory belongs to, else the
-    running interpreter. Raises :class:`NotFoundError` (with a hint) when nothing matches.
+    Without a TARGET: the environment of the project the current directory belongs to (an error
+    when that project has none), else, outside any project, the running interpreter. A project
+    directory resolves as :func:`project_target`. Raises :class:`NotFoundError` (with a hint) when
+    nothing matches.
     """
     if target is None:
         project = projects.find_project(os.getcwd())
         if project is not None:
-            env = _project_env(project)
-            if env is not None:
-                return env
+            return project_target(project)
         return environment_from_prefix(sys.prefix)
     expanded = os.path.expanduser(target)
     if os.path.exists(expanded):
         prefix = _prefix_at(expanded)
         if prefix is not None:
             return environment_from_prefix(prefix)
+        if os.path.isdir(expanded) and projects.is_project(projects.listing(expanded) or []):
+            return project_target(expanded)
         if os.path.isdir(expanded):
-            names = projects.listing(expanded) or []
             env = _project_env(os.path.realpath(expanded))
             if env is not None:
                 return env
-            if projects.is_project(names):
-                raise NotFoundError(
-                    f"the project `{os.path.realpath(expanded)}` has no environment yet",
-                    hint="create it with the project's tool (`uv sync`, `poetry install`, `pdm install`)",
-                )
         raise NotFoundError(
             f"`{target}` is neither an environment nor a project",
             hint="pass an environment prefix, a project directory, or an id from `envkernels list`",
