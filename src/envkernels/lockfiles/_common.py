@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from typing import Any
@@ -21,6 +22,8 @@ def load_toml(text: str, path: str, what: str) -> dict[str, Any]:
     """Parse TOML text; a syntax error becomes BadInputError naming the file and line."""
     try:
         return tomllib.loads(text)
+    except RecursionError as exc:
+        raise too_deep(path, what) from exc
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = _TOML_LINE.search(msg)
@@ -56,6 +59,91 @@ def artifact_from_file(filename: str | None, url: str | None, hashes: list[str])
     name = filename or (url.rsplit("/", 1)[-1].split("#", 1)[0] if url else None)
     pairs = tuple(h for h in (split_hash(v) for v in hashes) if h)
     return LockedArtifact(kind=artifact_kind(name), url=url, filename=name, hashes=pairs)
+
+
+def load_json(text: str, path: str, what: str, hint: str, label: str = "JSON") -> Any:
+    """Parse JSON text; invalid or too deeply nested JSON becomes BadInputError naming the file."""
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise too_deep(path, what) from exc
+    except ValueError as exc:
+        raise BadInputError(f"`{path}` is not valid {label} ({exc})", hint=hint) from exc
+
+
+def too_deep(path: str, what: str) -> BadInputError:
+    """The error for a file nested deeper than any real one (Python's parsers recurse)."""
+    return BadInputError(
+        f"`{path}` is nested too deeply to be a {what}",
+        hint=f"regenerate the {what} with the tool that wrote it",
+    )
+
+
+class Fields:
+    """Typed reads from one lockfile's parsed data: a value of the wrong type is a BadInputError
+    naming the file, the package (when known) and the field, never an AttributeError later.
+    """
+
+    def __init__(self, path: str, what: str) -> None:
+        self.path = path
+        self.what = what
+
+    @property
+    def hint(self) -> str:
+        """What fixes a damaged file."""
+        return f"the {self.what} is damaged or was edited by hand; regenerate it with the tool that wrote it"
+
+    def wrong(self, field: str, value: object, expected: str, package: object = None) -> BadInputError:
+        where = f"package {str(package)[:80]!r} " if package is not None else ""
+        return BadInputError(
+            f"`{self.path}`: {where}field `{field}` must be {expected}, not {type(value).__name__}",
+            hint=self.hint,
+        )
+
+    def table(self, value: object, field: str, package: object = None) -> dict[str, Any]:
+        """A table (None or absent: an empty one)."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.wrong(field, value, "a table", package)
+        return value
+
+    def tables(self, value: object, field: str, package: object = None) -> list[dict[str, Any]]:
+        """An array of tables (None or absent: an empty one)."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.wrong(field, value, "an array of tables", package)
+        for item in value:
+            if not isinstance(item, dict):
+                raise self.wrong(field, item, "an array of tables", package)
+        return value
+
+    def strings(self, value: object, field: str, package: object = None) -> list[str]:
+        """An array of strings (None or absent: an empty one)."""
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.wrong(field, value, "an array of strings", package)
+        return value
+
+    def string(self, value: object, field: str, package: object = None) -> str | None:
+        """A string, or None when absent (numbers are not strings: a version must be quoted)."""
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.wrong(field, value, "a string", package)
+        return value
+
+    def required(self, data: dict[str, Any], field: str, package: object = None) -> str:
+        """A string that must be there (a package's name)."""
+        value = self.string(data.get(field), field, package)
+        if not value:
+            raise BadInputError(
+                f"`{self.path}`: {'a package' if package is None else repr(package)} has no `{field}`",
+                hint=self.hint,
+            )
+        return value
 
 
 def require_table(data: Any, path: str, what: str) -> dict[str, Any]:

@@ -21,13 +21,10 @@ METADATA_KEY = "envkernels"
 
 def load_notebook_json(text: str, path: str) -> dict[str, Any]:
     """The notebook as a dict (key order kept); BadInputError when it is not notebook JSON."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise BadInputError(
-            f"`{path}` is not valid notebook JSON ({exc})",
-            hint="open and save it in Jupyter, or restore it from version control",
-        ) from exc
+    from envkernels.lockfiles._common import load_json
+
+    hint = "open and save it in Jupyter, or restore it from version control"
+    data = load_json(text, path, "notebook", hint, label="notebook JSON")
     if not isinstance(data, dict) or "cells" not in data or "nbformat" not in data:
         raise BadInputError(
             f"`{path}` is not a Jupyter notebook (no `cells`/`nbformat`)", hint="pass an .ipynb file"
@@ -40,7 +37,8 @@ def lock_from_notebook_text(text: str, path: str) -> Lock:
     from envkernels.lockfiles.formats.pylock import parse_pylock
 
     nb = load_notebook_json(text, path)
-    meta = (nb.get("metadata") or {}).get(METADATA_KEY) or {}
+    metadata = nb.get("metadata")
+    meta = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
     lock_text = meta.get("lock") if isinstance(meta, dict) else None
     if not isinstance(lock_text, str) or not lock_text.strip():
         raise BadInputError(
@@ -103,6 +101,11 @@ def with_lock(text: str, path: str, lock_text: str, environment: dict[str, Any])
             hint="open and save the notebook in Jupyter once (that normalizes the JSON), then run again",
         )
     metadata = nb.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        raise BadInputError(
+            f"`{path}`: the notebook's `metadata` is not an object, so it was not changed",
+            hint="open and save the notebook in Jupyter (that repairs its metadata), then run again",
+        )
     existing = metadata.get(METADATA_KEY)
     entry: dict[str, Any] = dict(existing) if isinstance(existing, dict) else {}
     entry["lock"] = lock_text

@@ -72,7 +72,7 @@ def format_from_content(text: str) -> str | None:
     if stripped.startswith("{"):
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if isinstance(data, dict) and "_meta" in data:
             return "pipfile"

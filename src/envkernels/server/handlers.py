@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -60,6 +61,11 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
             return await asyncio.to_thread(func, *args, **kwargs)
         except EnvKernelsError as exc:
             raise api_error(exc) from exc
+        except OSError as exc:
+            # A file the request named cannot be read or written (as the CLI says, never a 500).
+            where = f" `{os.path.basename(os.fsdecode(exc.filename))}`" if exc.filename else ""
+            raise ApiError(400, f"{exc.strerror or type(exc).__name__}{where}",
+                           "check the path and its permissions", "os-error") from exc
 
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object (400 when it is not one; an empty body is ``{}``)."""
@@ -68,6 +74,9 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
             return {}
         try:
             data = json.loads(raw)
+        except RecursionError as exc:
+            raise ApiError(400, "the request body is nested too deeply",
+                           "send a flat JSON object, e.g. {\"path\": \"pylock.toml\"}", "bad-json") from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"the request body is not valid JSON: {exc}",
                            "send a JSON object, e.g. {\"path\": \"pylock.toml\"}", "bad-json") from exc

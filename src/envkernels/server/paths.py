@@ -13,6 +13,10 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from envkernels.errors import EnvKernelsError, UsageError
 
+# POSIX limits (Linux values): a longer name or path cannot exist, so it is a bad request.
+_NAME_MAX = 255
+_PATH_MAX = 4096
+
 
 class OutsideRootError(EnvKernelsError):
     """A request named a path outside the server root (HTTP 403)."""
@@ -40,6 +44,18 @@ def inside_root(root: str | os.PathLike[str], relative: object, *, what: str = "
         )
     if "\x00" in relative:
         raise UsageError(f"`{what}` contains a NUL character", hint="send a plain relative path")
+    try:
+        encoded = os.fsencode(relative)
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"`{what}` is not a valid file name (it holds a lone surrogate)",
+            hint="send the path as UTF-8 text",
+        ) from None
+    if len(encoded) > _PATH_MAX or any(len(part) > _NAME_MAX for part in encoded.split(b"/")):
+        raise UsageError(
+            f"`{what}` is too long for a path (at most {_NAME_MAX} bytes a name, {_PATH_MAX} in all)",
+            hint="name a file with a shorter path",
+        )
     root_real = os.path.realpath(root)
     if _is_absolute(relative):
         raise OutsideRootError(

@@ -240,6 +240,15 @@ def plan_sync(
     if env.status != "ok":
         raise BadInputError(f"the environment `{env.prefix}` is broken: {env.problem}", hint=env.hint)
     check_lock_applies(lock, env)
+    if not lock.packages and lock.format != "pylock":
+        # An empty or truncated file would plan the removal of everything installed; uv refuses
+        # an empty requirements file too. A PEP 751 lock states `packages = []` on purpose (and
+        # envkernels' snapshot of an empty environment is one), so that one is planned as asked.
+        raise BadInputError(
+            f"`{lock.path}` lists no packages; syncing to it would remove everything installed",
+            hint="check that this is the lock you meant (an empty or cut-short file?); "
+            "regenerate it with the tool that wrote it",
+        )
     # A uv "virtual" project root is not installed by uv either (it has no build system).
     wanted = [p for p in applicable_packages(lock, env) if not (p.directory or {}).get("virtual")]
     warnings = list(lock.warnings)

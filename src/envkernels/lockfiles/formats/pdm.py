@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from envkernels.discovery.layout import normalize_name
-from envkernels.lockfiles._common import artifact_from_file, load_toml, require_table, unsupported_version
+from envkernels.lockfiles._common import Fields, artifact_from_file, load_toml, unsupported_version
 from envkernels.lockfiles.model import Lock, LockedPackage
 
 SUPPORTED_MAJORS = ("3", "4")
@@ -14,14 +14,14 @@ SUPPORTED_MAJORS = ("3", "4")
 def parse_pdm_lock(text: str, path: str) -> Lock:
     """Read pdm.lock text; a package listed once per extra is merged into one entry."""
     data = load_toml(text, path, "pdm.lock")
-    meta = require_table(data.get("metadata", {}), path, "pdm.lock")
+    f = Fields(path, "pdm.lock")
+    meta = f.table(data.get("metadata"), "metadata")
     version = meta.get("lock_version")
-    if version is None or str(version).split(".")[0] not in SUPPORTED_MAJORS:
+    if not isinstance(version, str) or version.split(".")[0] not in SUPPORTED_MAJORS:
         raise unsupported_version(path, "pdm.lock", version, "lock_version 3.x and 4.x")
     merged: dict[tuple[str, str | None], LockedPackage] = {}
-    for raw in data.get("package", []):
-        p = require_table(raw, path, "pdm.lock")
-        pkg = _package(p)
+    for p in f.tables(data.get("package"), "package"):
+        pkg = _package(p, f)
         key = (normalize_name(pkg.name), pkg.version)
         if key in merged:  # pdm repeats a package for `name[extra]`; keep the first, union the groups
             old = merged[key]
@@ -29,44 +29,56 @@ def parse_pdm_lock(text: str, path: str) -> Lock:
             merged[key] = LockedPackage(**{**old.__dict__, "groups": groups})
         else:
             merged[key] = pkg
-    targets = [t.get("requires_python") for t in meta.get("targets", []) if isinstance(t, dict)]
+    targets = [
+        f.string(t.get("requires_python"), "metadata.targets.requires_python")
+        for t in f.tables(meta.get("targets"), "metadata.targets")
+    ]
     return Lock(
         path=path,
         format="pdm",
         packages=tuple(merged.values()),
         requires_python=next((t for t in targets if t), None),
-        lock_version=str(version),
+        lock_version=version,
         created_by="pdm",
     )
 
 
-def _package(p: dict[str, Any]) -> LockedPackage:
-    artifacts = tuple(
-        artifact_from_file(f.get("file"), f.get("url"), [f["hash"]] if f.get("hash") else [])
-        for f in p.get("files", [])
-    )
-    vcs = directory = archive = None
-    editable = bool(p.get("editable"))
-    if p.get("git"):
+def _package(p: dict[str, Any], f: Fields) -> LockedPackage:
+    name = f.required(p, "name")
+    artifacts = []
+    for entry in f.tables(p.get("files"), "files", name):
+        digest = f.string(entry.get("hash"), "files.hash", name)
+        artifacts.append(
+            artifact_from_file(f.string(entry.get("file"), "files.file", name),
+                               f.string(entry.get("url"), "files.url", name), [digest] if digest else [])
+        )
+    vcs: dict[str, str] | None = None
+    directory: dict[str, object] | None = None
+    archive: dict[str, object] | None = None
+    editable = p.get("editable") is True
+    git = f.string(p.get("git"), "git", name)
+    local = f.string(p.get("path"), "path", name)
+    url = f.string(p.get("url"), "url", name)
+    if git:
         vcs = {
             "type": "git",
-            "url": p["git"],
-            "commit-id": p.get("revision", ""),
-            "requested-revision": p.get("ref", ""),
+            "url": git,
+            "commit-id": f.string(p.get("revision"), "revision", name) or "",
+            "requested-revision": f.string(p.get("ref"), "ref", name) or "",
         }
-    elif p.get("path"):
-        directory = {"path": p["path"], "editable": editable}
-    elif p.get("url"):
-        archive = {"url": p["url"]}
+    elif local:
+        directory = {"path": local, "editable": editable}
+    elif url:
+        archive = {"url": url}
     return LockedPackage(
-        name=p["name"],
-        version=p.get("version"),
-        marker=p.get("marker"),
-        requires_python=p.get("requires_python") or None,
-        artifacts=artifacts,
+        name=name,
+        version=f.string(p.get("version"), "version", name),
+        marker=f.string(p.get("marker"), "marker", name),
+        requires_python=f.string(p.get("requires_python"), "requires_python", name) or None,
+        artifacts=tuple(artifacts),
         vcs=vcs,
         directory=directory,
         editable=editable,
-        groups=tuple(p.get("groups", ())),
+        groups=tuple(f.strings(p.get("groups"), "groups", name)),
         archive=archive,
     )

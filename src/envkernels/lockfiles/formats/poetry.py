@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from envkernels.discovery.layout import normalize_name
-from envkernels.lockfiles._common import artifact_from_file, load_toml, require_table, unsupported_version
+from envkernels.errors import BadInputError
+from envkernels.lockfiles._common import Fields, artifact_from_file, load_toml, unsupported_version
 from envkernels.lockfiles.model import Lock, LockedArtifact, LockedPackage
 
 SUPPORTED_MAJORS = ("1", "2")
@@ -18,74 +19,95 @@ SUPPORTED_MAJORS = ("1", "2")
 def parse_poetry_lock(text: str, path: str) -> Lock:
     """Read poetry.lock text."""
     data = load_toml(text, path, "poetry.lock")
-    meta = require_table(data.get("metadata", {}), path, "poetry.lock")
+    f = Fields(path, "poetry.lock")
+    if "metadata" not in data:
+        raise BadInputError(
+            f"`{path}` is not a poetry.lock (it has no `[metadata]` table)",
+            hint="regenerate it with `poetry lock`",
+        )
+    meta = f.table(data.get("metadata"), "metadata")
     version = meta.get("lock-version")
-    if version is not None and str(version).split(".")[0] not in SUPPORTED_MAJORS:
+    known = isinstance(version, str) and version.split(".")[0] in SUPPORTED_MAJORS
+    if version is not None and not known:
         raise unsupported_version(path, "poetry.lock", version, "lock-version 1.x and 2.x, and pre-1.0 files")
-    files_by_name = {normalize_name(k): v for k, v in (meta.get("files") or {}).items()}
-    hashes_by_name = {normalize_name(k): v for k, v in (meta.get("hashes") or {}).items()}
+    files_by_name = {
+        normalize_name(k): f.tables(v, "metadata.files", k)
+        for k, v in f.table(meta.get("files"), "metadata.files").items()
+    }
+    hashes_by_name = {
+        normalize_name(k): f.strings(v, "metadata.hashes", k)
+        for k, v in f.table(meta.get("hashes"), "metadata.hashes").items()
+    }
     packages = []
-    for raw in data.get("package", []):
-        p = require_table(raw, path, "poetry.lock")
-        key = normalize_name(p["name"])
-        files = p.get("files") or files_by_name.get(key) or []
-        artifacts: list[LockedArtifact] = [
-            artifact_from_file(f.get("file"), f.get("url"), [f["hash"]] if f.get("hash") else [])
-            for f in files
-        ]
+    for p in f.tables(data.get("package"), "package"):
+        name = f.required(p, "name")
+        key = normalize_name(name)
+        files = f.tables(p.get("files"), "files", name) or files_by_name.get(key) or []
+        artifacts: list[LockedArtifact] = []
+        for entry in files:
+            digest = f.string(entry.get("hash"), "files.hash", name)
+            artifacts.append(
+                artifact_from_file(f.string(entry.get("file"), "files.file", name),
+                                   f.string(entry.get("url"), "files.url", name), [digest] if digest else [])
+            )
         if not artifacts and hashes_by_name.get(key):
             bare = [h if ":" in h else f"sha256:{h}" for h in hashes_by_name[key]]
             artifacts = [artifact_from_file(None, None, bare)]
-        packages.append(_package(p, tuple(artifacts)))
+        packages.append(_package(p, name, tuple(artifacts), f))
     return Lock(
         path=path,
         format="poetry",
         packages=tuple(packages),
-        lock_version=str(version) if version is not None else "pre-1.0",
+        lock_version=version if version is not None else "pre-1.0",
         created_by="poetry",
     )
 
 
-def _marker(p: dict[str, Any]) -> str | None:
+def _marker(p: dict[str, Any], name: str, f: Fields) -> str | None:
     # pre-1.0: `marker`; 2.1: `markers` (a string, or a table keyed by group).
     m = p.get("markers", p.get("marker"))
     if isinstance(m, dict):
-        values = [str(v) for v in m.values() if v]
-        return " or ".join(f"({v})" for v in values) if values else None
-    return str(m) if m else None
+        values = [f.string(v, "markers", name) for v in m.values()]
+        present = [v for v in values if v]
+        return " or ".join(f"({v})" for v in present) if present else None
+    return f.string(m, "markers", name) or None
 
 
-def _package(p: dict[str, Any], artifacts: tuple[LockedArtifact, ...]) -> LockedPackage:
-    source = p.get("source") or {}
+def _package(p: dict[str, Any], name: str, artifacts: tuple[LockedArtifact, ...], f: Fields) -> LockedPackage:
+    source = f.table(p.get("source"), "source", name)
     stype = source.get("type")
-    vcs = directory = archive = None
+    url = f.string(source.get("url"), "source.url", name)
+    vcs: dict[str, str] | None = None
+    directory: dict[str, object] | None = None
+    archive: dict[str, object] | None = None
     editable = False
     index = None
     if stype == "git":
         vcs = {
             "type": "git",
-            "url": source.get("url", ""),
-            "commit-id": source.get("resolved_reference", ""),
-            "requested-revision": source.get("reference", ""),
+            "url": url or "",
+            "commit-id": f.string(source.get("resolved_reference"), "source.resolved_reference", name) or "",
+            "requested-revision": f.string(source.get("reference"), "source.reference", name) or "",
         }
     elif stype == "directory":
-        editable = bool(p.get("develop"))
-        directory = {"path": source.get("url", ""), "editable": editable}
+        editable = p.get("develop") is True
+        directory = {"path": url or "", "editable": editable}
     elif stype in ("file", "url"):
-        archive = {"url": source.get("url")}
+        archive = {"url": url}
     elif stype == "legacy":
-        index = source.get("url")
-    groups = p.get("groups") or ([p["category"]] if p.get("category") else [])
+        index = url
+    category = f.string(p.get("category"), "category", name)
+    groups = f.strings(p.get("groups"), "groups", name) or ([category] if category else [])
     deps = []
-    for name, spec in (p.get("dependencies") or {}).items():
+    for dep, spec in f.table(p.get("dependencies"), "dependencies", name).items():
         specs = spec if isinstance(spec, list) else [spec]
         for s in specs:
-            marker = s.get("markers") if isinstance(s, dict) else None
-            deps.append((name, marker, None))
+            marker = f.string(s.get("markers"), "dependencies.markers", name) if isinstance(s, dict) else None
+            deps.append((dep, marker, None))
     return LockedPackage(
-        name=p["name"],
-        version=p.get("version"),
-        marker=_marker(p),
+        name=name,
+        version=f.string(p.get("version"), "version", name),
+        marker=_marker(p, name, f),
         artifacts=artifacts,
         vcs=vcs,
         directory=directory,

@@ -12,7 +12,7 @@ from packaging.pylock import (
 )
 
 from envkernels.errors import BadInputError
-from envkernels.lockfiles._common import artifact_kind, load_toml
+from envkernels.lockfiles._common import Fields, artifact_kind, load_toml
 from envkernels.lockfiles.model import Lock, LockedArtifact, LockedPackage
 
 
@@ -23,12 +23,14 @@ def parse_pylock(text: str, path: str, *, origin: str = "file") -> Lock:
     packages = tuple(_package(p) for p in pylock.packages)
     warnings: tuple[str, ...] = ()
     # envkernels writes what it could not hash under [tool.envkernels] missing; they are still pinned.
-    missing = ((pylock.tool or {}).get("envkernels") or {}).get("missing") or []
+    f = Fields(path, "pylock.toml")
+    tool = f.table(pylock.tool, "tool")
+    missing = f.tables(f.table(tool.get("envkernels"), "tool.envkernels").get("missing"),
+                       "tool.envkernels.missing")
     if missing:
         packages += tuple(
-            LockedPackage(name=str(m["name"]), version=str(m["version"]))
+            LockedPackage(name=f.required(m, "name"), version=f.required(m, "version", m.get("name")))
             for m in missing
-            if isinstance(m, dict) and m.get("name") and m.get("version")
         )
         warnings = (f"{len(missing)} packages carry no hash (listed under [tool.envkernels] missing)",)
     return Lock(

@@ -119,7 +119,7 @@ def parse_requirements(text: str, path: str) -> Lock:
             req = Requirement(body)
         except InvalidRequirement as exc:
             raise BadInputError(
-                f"`{path}:{number}`: `{body}` is not a requirement ({exc})",
+                f"`{path}:{number}`: `{body}` is not a requirement ({str(exc).splitlines()[0]})",
                 hint="a pinned requirements file has one `name==version` per line (`uv pip compile`)",
             ) from exc
         marker = str(req.marker) if req.marker else None
