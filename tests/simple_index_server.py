@@ -14,38 +14,47 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 
-def download(requirements: Sequence[str], dest: Path) -> Path:
-    """``pip download --no-deps`` the requirements (wheels) from PyPI into ``dest``."""
+def download(requirements: Sequence[str], dest: Path, *, attempts: int = 3) -> Path:
+    """``pip download --no-deps`` the requirements (wheels) from PyPI into ``dest``.
+
+    The one place these fixtures reach the live index: a transient network error is retried, and
+    when PyPI stays unreachable the tests that need the wheels are skipped with pip's reason.
+    """
     dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--quiet",
-            "--index-url",
-            "https://pypi.org/simple",
-            "-d",
-            str(dest),
-            *requirements,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=_pypi_only_env(),
-    )
-    return dest
+    argv = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+        "--index-url", "https://pypi.org/simple", "-d", str(dest), *requirements,
+    ]
+    for attempt in range(1, attempts + 1):
+        proc = subprocess.run(argv, capture_output=True, text=True, env=_pypi_only_env())
+        if proc.returncode == 0:
+            return dest
+        if attempt < attempts:
+            time.sleep(2 * attempt)
+    if not any(sign in proc.stderr for sign in NETWORK_ERROR_SIGNS):
+        raise AssertionError(f"pip download {' '.join(requirements)} failed:\n{proc.stderr}")
+    import pytest
+
+    last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    pytest.skip(f"PyPI unreachable after {attempts} attempts (pip download: {last})")
+
+
+# What pip, uv and urllib say when the network (not the request) failed.
+NETWORK_ERROR_SIGNS = (
+    "NewConnectionError", "Temporary failure in name resolution", "Name or service not known",
+    "Max retries exceeded", "timed out", "Connection refused", "Connection reset", "Network is unreachable",
+    "ConnectTimeout", "ReadTimeout", "dns error", "error sending request", "cannot be reached",
+)
 
 
 def _pypi_only_env() -> dict[str, str]:
@@ -146,3 +155,23 @@ def closed_port_url() -> str:
     port = s.getsockname()[1]
     s.close()
     return f"http://127.0.0.1:{port}/simple"
+
+
+def lock_from_live_index(env: Any, output: Path, *, attempts: int = 3) -> Any:
+    """``lock_environment`` against the real index (PyPI), for the tests marked ``network``.
+
+    A lock whose hashes are missing only because the index could not be reached is retried; when it
+    stays unreachable the test is skipped with the reason (a transient network error is not a finding).
+    """
+    import pytest
+
+    from envkernels.lockfiles.writer import lock_environment
+
+    for attempt in range(1, attempts + 1):
+        result = lock_environment(env, output=str(output))
+        unreachable = [m for m in result.missing if any(s in m["reason"] for s in NETWORK_ERROR_SIGNS)]
+        if not unreachable:
+            return result
+        if attempt < attempts:
+            time.sleep(2 * attempt)
+    pytest.skip(f"the index stayed unreachable after {attempts} attempts: {unreachable[0]['reason']}")

@@ -42,7 +42,12 @@ def test_module_map_matches_importlib_packages_distributions(small_env: Path) ->
         k: sorted(v.lower() for v in vs) for k, vs in json.loads(out.stdout).items() if not k.startswith("_")
     }
     ours = {k: sorted(v) for k, v in inv.module_map().items() if not k.startswith("_")}
-    assert ours == theirs
+    if sys.version_info >= (3, 11):
+        assert ours == theirs
+    else:
+        # Python 3.10's packages_distributions reads top_level.txt only (the RECORD inference came in
+        # 3.11), so it misses flit's idna; what it does name must still agree with ours.
+        assert theirs.items() <= ours.items() and ours["idna"] == ["idna"]
 
 
 def test_editable_project_maps_its_modules_and_its_build_leftover_is_no_duplicate(
@@ -100,11 +105,15 @@ def test_pth_added_directory_is_searched_and_its_copy_reported_as_shadowed(
 
 @pytest.mark.slow
 def test_system_site_packages_are_searched_after_the_venv(tmp_path: Path, isolated_home: Path) -> None:
-    """A venv made with --system-site-packages on the interpreter running the tests (real packages)."""
+    """A venv made with --system-site-packages on the interpreter running the tests (real packages).
+
+    The tests may themselves run in a venv (as the README's commands do): the "system" site-packages
+    of a venv made from it are then its base interpreter's, not the test venv's.
+    """
     prefix = tmp_path / "env"
     uv("venv", "--quiet", "--seed", "--system-site-packages", str(prefix), "--python", sys.executable)
     uv("pip", "install", "--python", str(venv_python(prefix)), "--quiet", "six==1.15.0")
-    base_sp = Path(sysconfig.get_paths()["purelib"])
+    base_sp = Path(sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["purelib"])
     path = search_path(prefix)
     assert path.index(base_sp) > path.index(_site_packages(prefix))
     report = check_environment(env_of(prefix), use_cache=False)

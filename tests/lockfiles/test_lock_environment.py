@@ -6,16 +6,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 from packaging.pylock import Pylock
-from simple_index_server import closed_port_url, sha256
 
 from envfactory import make_venv, uv
+from envkernels._toml import tomllib
 from envkernels.discovery.probe import environment_from_prefix
 from envkernels.lockfiles import read_lock
 from envkernels.lockfiles.index_config import PYPI, resolve_index_config
 from envkernels.lockfiles.writer import lock_environment
 from envkernels.model import Environment
+from simple_index_server import closed_port_url, lock_from_live_index, sha256
 
 
 def _validated(text: str) -> Pylock:
@@ -55,10 +55,12 @@ def test_html_only_index_is_read_through_the_fallback(
     )
 
 
+@pytest.mark.network
 def test_lock_from_pypi_validates_and_locks_the_exact_installed_versions(
     small: Environment, tmp_path: Path, isolated_home: Path, no_index_vars: None
 ) -> None:
-    result = lock_environment(small, output=str(tmp_path / "pylock.toml"))
+    """The one lock test that must reach the real index (PyPI's URLs); the others use ``local_index``."""
+    result = lock_from_live_index(small, tmp_path / "pylock.toml")
     assert result.index == PYPI and result.missing == []
     pylock = _validated(result.text)
     assert sorted((str(p.name), str(p.version)) for p in pylock.packages) == [

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 from packaging.pylock import Pylock
 
+from envkernels._toml import tomllib
 from envkernels.errors import BadInputError
 from envkernels.lockfiles import read_lock
 from envkernels.lockfiles.notebook import detect_style, dump_like

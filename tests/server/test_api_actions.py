@@ -6,10 +6,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import tomllib
 from api_helpers import env_ids
 
 from envfactory import freeze, make_venv
+from envkernels._toml import tomllib
 
 
 async def test_check_reports_the_planted_broken_requirement(api) -> None:

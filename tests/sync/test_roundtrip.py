@@ -14,7 +14,7 @@ from nbclient import NotebookClient
 
 from envfactory import freeze, make_venv
 from envkernels.discovery.probe import environment_from_prefix
-from envkernels.lockfiles.writer import lock_environment
+from simple_index_server import lock_from_live_index
 
 STACK = ["numpy", "pandas", "matplotlib", "scikit-learn", "ipykernel"]
 
@@ -71,11 +71,12 @@ def _run_notebook(kernel: str) -> list[list[dict]]:
 
 
 @pytest.mark.slow
+@pytest.mark.network
 def test_locked_data_science_env_rebuilds_identically_and_runs_a_notebook_the_same(
     tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a = make_venv(tmp_path / "A", STACK)
-    result = lock_environment(environment_from_prefix(a), output=str(tmp_path / "pylock.toml"))
+    result = lock_from_live_index(environment_from_prefix(a), tmp_path / "pylock.toml")
     assert result.missing == [] and result.packages >= 40
     b = tmp_path / "B"
     created = subprocess.run(

@@ -30,7 +30,7 @@ def _config(environ: Mapping[str, str], home: str, read: object = None) -> tuple
     text = read(path) if callable(read) else _read(path)
     if not text:
         return path, {}
-    import tomllib
+    from envkernels._toml import tomllib
 
     try:
         return path, tomllib.loads(text)
@@ -83,7 +83,7 @@ def _project_name(project: str) -> str | None:
     text = _read(os.path.join(project, "pyproject.toml"))
     if not text:
         return None
-    import tomllib
+    from envkernels._toml import tomllib
 
     try:
         data = tomllib.loads(text)
