@@ -113,7 +113,8 @@ def test_system_site_packages_are_searched_after_the_venv(tmp_path: Path, isolat
     prefix = tmp_path / "env"
     uv("venv", "--quiet", "--seed", "--system-site-packages", str(prefix), "--python", sys.executable)
     uv("pip", "install", "--python", str(venv_python(prefix)), "--quiet", "six==1.15.0")
-    base_sp = Path(sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["purelib"])
+    base = {"base": sys.base_prefix, "platbase": sys.base_prefix}
+    base_sp = Path(sysconfig.get_paths(vars=base)["purelib"])
     path = search_path(prefix)
     assert path.index(base_sp) > path.index(_site_packages(prefix))
     report = check_environment(env_of(prefix), use_cache=False)

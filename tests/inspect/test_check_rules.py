@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "pyproject.toml").write_text(
         '[project]\nname = "analysis"\nversion = "0.1"\nrequires-python = ">=3.12"\n'
         'dependencies = ["six>=1.16", "idna<3", "requests>=2; python_version >= \'3.8\'",'
-        " \"tomli; python_version < '3.11'\"]\n"
+        " \"tomli; python_version < '3.10'\"]\n"
         '[dependency-groups]\ndev = ["pytest"]\ndocs = ["sphinx"]\n'
     )
     (root / ".python-version").write_text("3.12\n")
@@ -65,7 +66,8 @@ def test_declared_requirements_against_the_project_env(project: Path, isolated_h
     assert "uv pip install --python" in mismatch.hint and "idna<3" in mismatch.hint  # type: ignore[attr-defined]
     pythons = [f for f in report.findings if f.code == "python-mismatch"]
     assert len(pythons) == 2  # requires-python and .python-version
-    assert all("3.11" in f.message and f.hint and "uv venv" in f.hint for f in pythons)
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert all(here in f.message and f.hint and "uv venv" in f.hint for f in pythons)
     assert [f.severity for f in report.findings] == sorted(
         (f.severity for f in report.findings), key=["error", "warning", "info"].index
     )

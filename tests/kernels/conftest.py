@@ -10,6 +10,7 @@ reach). Tests treat them as read-only; the ipykernel overlay cache is shared by 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def dress_as_conda(prefix: Path) -> None:
     meta = prefix / "conda-meta"
     meta.mkdir()
     (meta / "history").write_text("==> 2024-01-01 00:00:00 <==\n# cmd: conda create -p env python\n")
-    (meta / "python-3.11.7-h1234_0.json").write_text(json.dumps({"name": "python", "version": "3.11.7"}))
+    version = ".".join(map(str, sys.version_info[:3]))  # the venv's own Python (uv made it from this one)
+    (meta / f"python-{version}-h1234_0.json").write_text(json.dumps({"name": "python", "version": version}))
     (meta / "state").write_text(json.dumps({"env_vars": {"FROM_STATE": "state-value"}}))
     actd = prefix / "etc" / "conda" / "activate.d"
     actd.mkdir(parents=True)

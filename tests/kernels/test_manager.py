@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from envkernels.kernels.coexist import adopt_kernel_spec_manager
 from envkernels.kernels.manager import EnvKernelSpecManager
 from envkernels.kernels.paths import launcher_script
 
+PY = f"{sys.version_info.major}.{sys.version_info.minor}"  # the session envs' Python
+
 
 def manager(root: Path, **traits: Any) -> EnvKernelSpecManager:
     return EnvKernelSpecManager(roots=[str(root)], default_roots=False, **traits)
@@ -29,7 +32,7 @@ def test_every_environment_is_listed_once_beside_python3(khome: Path, kroot: Pat
     assert set(names) <= set(specs)
     assert "python3" in specs
     spec = specs[env_at(kroot / "withipk").kernel_name]
-    assert spec["spec"]["display_name"] == f"Python 3.11 ({env_at(kroot / 'withipk').kind}: withipk)"
+    assert spec["spec"]["display_name"] == f"Python {PY} ({env_at(kroot / 'withipk').kind}: withipk)"
     assert spec["spec"]["metadata"]["envkernels"]["prefix"] == str(kroot / "withipk")
     assert Path(spec["resource_dir"], "logo-svg.svg").is_file()
     condaish = env_at(kroot / "condaish")
