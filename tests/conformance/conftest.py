@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conformance_tools import BROKEN, DATA, install, python311, seeded_venv
+from conformance_tools import BROKEN, DATA, python311, seeded_venv
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -69,8 +69,8 @@ def tool_venv(conformance_dir: Path) -> Callable[[str], Path]:
     def get(requirement: str) -> Path:
         if requirement not in made:
             prefix = conformance_dir / "tools" / canonicalize_name(Requirement(requirement).name)
-            uv("venv", str(prefix), "--quiet", "--python", python311())
-            install(prefix, requirement)
+            uv("venv", str(prefix), "--quiet", "--clear", "--python", python311())
+            uv("pip", "install", "--quiet", "--python", str(prefix / "bin" / "python"), requirement)
             made[requirement] = prefix
         return made[requirement]
 
