@@ -27,13 +27,9 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from envkernels import requirements_file
 from envkernels.inspect.poetry_constraints import python_marker, to_pep440
 from envkernels.inspect.problems import InputError, InputProblem, line_of, load_toml, read_text
-
-_OPTION_WITH_VALUE = re.compile(
-    r"^(-i|--index-url|--extra-index-url|-f|--find-links|--trusted-host|--no-binary|--only-binary"
-    r"|--prefer-binary|--pre|--no-index|--require-hashes|--use-feature|--config-settings)\b"
-)
 
 
 @dataclass(frozen=True)
@@ -287,32 +283,17 @@ def _requirements_file(col: _Collector, path: str, level: str, group: str, seen:
     seen.add(real)
     col.inputs.append(path)
     text = read_text(path)
-    logical: list[tuple[int, str]] = []
-    buf, start = "", 0
-    for no, raw in enumerate(text.splitlines(), 1):
-        line = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
-        if not buf:
-            start = no
-        if line.endswith("\\"):
-            buf += line[:-1] + " "
-            continue
-        buf += line
-        if buf.strip():
-            logical.append((start, buf.strip()))
-        buf = ""
     base = os.path.dirname(path)
-    for no, line in logical:
-        m = re.match(r"^(-r|--requirement|-c|--constraint)\s*=?\s*(\S+)", line)
-        if m:
-            inc = os.path.join(base, m.group(2))
-            inc_level, inc_group = (
-                (level, group) if m.group(1) in ("-r", "--requirement") else ("constraint", "constraint")
-            )
+    for line in requirements_file.parse(text):
+        no = line.number
+        if line.kind in ("include", "constraint"):
+            inc = os.path.join(base, line.value)
+            inc_level, inc_group = (level, group) if line.kind == "include" else ("constraint", "constraint")
             if not os.path.isfile(inc):
                 col.problems.append(
                     InputProblem(
                         path,
-                        f"`{path}:{no}` includes `{m.group(2)}`, which does not exist",
+                        f"`{path}:{no}` includes `{line.value}`, which does not exist",
                         hint="fix the include path",
                         line=no,
                     )
@@ -323,21 +304,28 @@ def _requirements_file(col: _Collector, path: str, level: str, group: str, seen:
             except InputError as exc:
                 col.problems.append(exc.problem)
             continue
-        if line.startswith("-e") or line.startswith("--editable"):
-            egg = re.search(r"#egg=([A-Za-z0-9._-]+)", line)
+        if line.kind == "editable":
+            egg = re.search(r"#egg=([A-Za-z0-9._-]+)", line.value)
             if egg:
                 col.reqs.append(
                     DeclaredRequirement(
-                        canonicalize_name(egg.group(1)), line, path, group, level, line=no, direct=True
+                        canonicalize_name(egg.group(1)), line.text, path, group, level, line=no, direct=True
                     )
                 )
             continue
-        if line.startswith("-") or _OPTION_WITH_VALUE.match(line):
+        if line.kind == "invalid":
+            col.problems.append(
+                InputProblem(
+                    path,
+                    f"`{path}:{no}`: `{line.text}`: {line.error}",
+                    hint="pip's requirements-file options are listed by `pip install --help`",
+                    line=no,
+                )
+            )
             continue
-        req_text = re.split(r"\s+--(?:hash|config-settings|global-option)\b", line)[0].strip()
-        if re.match(r"^(\.|/|[a-z+]+://)", req_text):  # a bare path or URL: no name to check
-            continue
-        col.pep508(req_text, path, group, level, line=no)
+        if line.kind != "requirement" or re.match(r"^(\.|/|[a-z+]+://)", line.value):
+            continue  # an option; or a bare path or URL, with no name to check
+        col.pep508(line.value, path, group, level, line=no)
 
 
 def _pipfile(col: _Collector, path: str) -> tuple[str, str] | None:

@@ -1,14 +1,16 @@
-"""Pinned requirements files (``name==version``, ``--hash``, ``-e``), as pip-compile/uv export write them."""
+"""Pinned requirements files (``name==version``, ``--hash``, ``-e``), as pip-compile/uv export write them.
+
+The syntax (continuations, comments, options) is ``envkernels.requirements_file``'s, shared with
+the check's reading of a project's requirements files.
+"""
 
 from __future__ import annotations
 
-import re
 import sys
 import urllib.parse
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-
+from envkernels import requirements_file
 from envkernels.errors import BadInputError
 
 if sys.version_info >= (3, 11):
@@ -18,38 +20,11 @@ else:  # pragma: no cover - Python 3.10
 from envkernels.lockfiles._common import split_hash
 from envkernels.lockfiles.model import Lock, LockedArtifact, LockedPackage
 
-_HASH = re.compile(r"--hash[=\s]+(\S+)")
-# Options that take a value and do not name a package; kept out of the requirement text.
-_OPTION_LINE = re.compile(
-    r"^(-i|--index-url|--extra-index-url|-f|--find-links|--trusted-host|-c|--constraint|-r|--requirement|"
-    r"--no-binary|--only-binary|--prefer-binary|--pre|--no-index)\b"
-)
-
-
-def logical_lines(text: str) -> list[tuple[int, str]]:
-    """(first line number, joined text) per logical line: continuations joined, comments dropped."""
-    out: list[tuple[int, str]] = []
-    buf: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw
-        # A comment starts at "#" at the line start or after whitespace (pip's rule).
-        line = re.sub(r"(^|\s)#.*$", "", line)
-        if not buf:
-            start = number
-        if line.rstrip().endswith("\\"):
-            buf.append(line.rstrip()[:-1])
-            continue
-        buf.append(line)
-        joined = " ".join(part.strip() for part in buf).strip()
-        buf = []
-        if joined:
-            out.append((start, joined))
-    if buf:
-        joined = " ".join(part.strip() for part in buf).strip()
-        if joined:
-            out.append((start, joined))
-    return out
+# Options that only steer where pip finds packages: nothing to warn about in a lock.
+_QUIET_OPTIONS = {
+    "--index-url", "--extra-index-url", "--find-links", "--trusted-host", "--no-binary", "--only-binary",
+    "--prefer-binary", "--pre", "--no-index",
+}
 
 
 def _editable_name(target: str, path: str) -> str:
@@ -73,31 +48,28 @@ def _editable_name(target: str, path: str) -> str:
 
 
 def looks_like_requirements(text: str) -> bool:
-    """True when most logical lines parse as pinned requirements or pip options."""
-    lines = logical_lines(text)
+    """True when most logical lines parse as requirements or pip options."""
+    lines = requirements_file.parse(text)
     if not lines:
         return False
-    good = 0
-    for _n, line in lines:
-        body = _HASH.sub("", line).strip()
-        if body.startswith("-") or re.match(
-            r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*(===?|~=|>=|<=|!=|<|>|@|;|$)", body
-        ):
-            good += 1
-    return good >= max(1, len(lines) * 0.8)
+    return sum(1 for line in lines if _plausible(line)) >= max(1, len(lines) * 0.8)
+
+
+def _plausible(line: requirements_file.Line) -> bool:
+    """A requirement packaging parses, or an option line (known or not: still pip's syntax)."""
+    if line.kind == "requirement":
+        return line.requirement is not None
+    return line.kind != "invalid" or not line.value
 
 
 def parse_requirements(text: str, path: str) -> Lock:
     """Read a pinned requirements file; an unparseable line is BadInputError naming the line."""
     packages: list[LockedPackage] = []
     warnings: list[str] = []
-    for number, line in logical_lines(text):
-        hashes = [h for h in (split_hash(v) for v in _HASH.findall(line)) if h]
-        body = _HASH.sub("", line).strip()
-        if not body:
-            continue
-        if body.startswith(("-e ", "--editable ", "-e=", "--editable=")):
-            target = body.split(None, 1)[1] if " " in body else body.split("=", 1)[1]
+    for line in requirements_file.parse(text):
+        number, body = line.number, line.text
+        if line.kind == "editable":
+            target = line.value
             name = _editable_name(target, path)
             packages.append(
                 LockedPackage(
@@ -108,20 +80,21 @@ def parse_requirements(text: str, path: str) -> Lock:
                 f"line {number}: `{body}` is an editable install; it is not reproducible from a lock"
             )
             continue
-        if _OPTION_LINE.match(body):
-            if body.startswith(("-r", "--requirement", "-c", "--constraint")):
-                warnings.append(f"line {number}: `{body}` (an included file) is not followed")
+        if line.kind in ("include", "constraint"):
+            warnings.append(f"line {number}: `{body}` (an included file) is not followed")
             continue
-        if body.startswith("-"):
-            warnings.append(f"line {number}: option `{body}` is ignored")
+        if line.kind == "option" or (line.kind == "invalid" and not line.value):
+            if line.option not in _QUIET_OPTIONS:
+                warnings.append(f"line {number}: option `{body}` is ignored")
             continue
-        try:
-            req = Requirement(body)
-        except InvalidRequirement as exc:
+        if line.requirement is None:
+            why = (line.error or "?").splitlines()[0]
             raise BadInputError(
-                f"`{path}:{number}`: `{body}` is not a requirement ({str(exc).splitlines()[0]})",
+                f"`{path}:{number}`: `{line.value}` is not a requirement ({why})",
                 hint="a pinned requirements file has one `name==version` per line (`uv pip compile`)",
-            ) from exc
+            )
+        req = line.requirement
+        hashes = [h for h in (split_hash(v) for v in line.hashes) if h]
         marker = str(req.marker) if req.marker else None
         if req.url:
             packages.append(
@@ -137,7 +110,7 @@ def parse_requirements(text: str, path: str) -> Lock:
         pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
         version = pins[0].version if pins else None
         if version is None:
-            warnings.append(f"line {number}: `{body}` is not pinned with `==`")
+            warnings.append(f"line {number}: `{line.value}` is not pinned with `==`")
         artifacts = (LockedArtifact(kind="archive", hashes=tuple(hashes)),) if hashes else ()
         packages.append(
             LockedPackage(
