@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -96,15 +97,19 @@ def test_no_hashes_skips_the_index_and_still_validates(small: Environment, tmp_p
     assert [m["reason"] for m in result.missing] == ["--no-hashes: the index was not asked"] * 2
 
 
-def test_existing_lock_is_kept_as_bak_and_replaced_whole(
+def test_every_earlier_lock_is_kept_timestamped_and_replaced_whole(
     small: Environment, tmp_path: Path, local_index: str, isolated_home: Path
 ) -> None:
     out = tmp_path / "pylock.toml"
     out.write_text("# my previous lock\n")
     result = lock_environment(small, output=str(out), index_url=local_index)
-    assert result.backup == str(out) + ".bak"
+    assert result.backup and re.fullmatch(r"pylock\.toml\.\d{8}T\d{6}\.\d{6}Z\.bak", Path(result.backup).name)
     assert Path(result.backup).read_text() == "# my previous lock\n"
-    _validated(out.read_text())
+    first = out.read_text()
+    _validated(first)
+    again = lock_environment(small, output=str(out), index_url=local_index, hashes=False)
+    assert again.backup != result.backup and Path(again.backup or "").read_text() == first
+    assert Path(result.backup).read_text() == "# my previous lock\n"  # the oldest one is still there
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 

@@ -118,7 +118,9 @@ def test_concurrent_lock_writers_leave_whole_files(
     for p in procs:
         _out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    for f in (out, Path(str(out) + ".bak")):
+    backups = sorted(tmp_path.glob("pylock.toml.*.bak"))
+    assert len(backups) == 3  # the first writer found nothing; each later one kept what was there
+    for f in (out, *backups):
         Pylock.from_dict(tomllib.loads(f.read_text())).validate()
     assert read_lock(nb).origin == "notebook"
     nbformat.validate(nbformat.read(str(nb), as_version=4))

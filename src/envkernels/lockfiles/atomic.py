@@ -1,4 +1,4 @@
-"""Writing the user's files safely: atomic replace, a ``.bak`` of what was there, one writer at a time.
+"""Writing the user's files safely: atomic replace, every earlier version kept, one writer at a time.
 
 A reader never sees a half-written file (the new content is written to a temporary file in the
 same directory, flushed to disk, then ``os.replace``d over the old one). Writers to one path are
@@ -9,6 +9,7 @@ read-modify-write (a notebook's metadata) cannot lose a concurrent writer's upda
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import hashlib
 import os
@@ -50,10 +51,23 @@ def file_lock(path: str | os.PathLike[str], *, wait: bool = True, what: str = "w
         os.close(fd)  # closing releases the flock
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str, *, backup: bool = True) -> str | None:
-    """Replace ``path`` with ``text`` atomically; keep the old file as ``<name>.bak`` when ``backup``.
+def backup_name(target: Path) -> Path:
+    """``<name>.<UTC time>.bak`` beside ``target``: a new name for every version, so none is lost."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")
+    candidate = target.with_name(f"{target.name}.{stamp}.bak")
+    n = 1
+    while candidate.exists():  # two writes within one microsecond (writers are serialized)
+        candidate = target.with_name(f"{target.name}.{stamp}-{n}.bak")
+        n += 1
+    return candidate
 
-    Returns the backup's path (or None). The new file keeps the old file's permission bits.
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, backup: bool = True) -> str | None:
+    """Replace ``path`` with ``text`` atomically; keep the old file as ``<name>.<time>.bak`` if ``backup``.
+
+    Every earlier version stays (one backup per write, never overwritten). Returns the backup's
+    path (or None). The new file keeps the old file's permission bits.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
@@ -72,7 +86,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, backup: bool =
         if target.exists():
             shutil.copymode(target, tmp)
             if backup:
-                backup_path = str(target.with_name(target.name + ".bak"))
+                backup_path = str(backup_name(target))
                 fd2, tmp_bak = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".bak.tmp")
                 os.close(fd2)
                 shutil.copy2(target, tmp_bak)

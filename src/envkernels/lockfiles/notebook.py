@@ -129,4 +129,4 @@ def write_notebook_lock(path: str | os.PathLike[str], lock_text: str, environmen
     p = str(path)
     with file_lock(p):
         text = read_text(p)
-        atomic_write_text(p, with_lock(text, p, lock_text, environment), backup=False)
+        atomic_write_text(p, with_lock(text, p, lock_text, environment), backup=True)

@@ -10,6 +10,7 @@ The engine modules are imported on first use so the server starts without loadin
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ from envkernels.server import compare, graph
 from envkernels.server.paths import inside_root, relative_to_root
 
 _RELATIVE_HINT = "name a file relative to the directory Jupyter was started in"
+# PEP 751 lock file names: what POST .../lock may write.
+PYLOCK_NAME = re.compile(r"pylock\.toml|pylock\.[^./\\]+\.toml")
 
 
 @dataclass(frozen=True)
@@ -115,16 +118,37 @@ class EnvironmentService:
     # ---- lock / sync -------------------------------------------------------------------------
     def lock(self, env_id: str, path: object, *, notebook: object = None,
              hashes: bool = True) -> dict[str, Any]:
-        """Write a pylock.toml of the environment at ``path`` (relative to the server root)."""
+        """Write a lock of the environment: a pylock file at ``path`` and/or a notebook's metadata.
+
+        Only PEP 751 file names (``pylock.toml``, ``pylock.<name>.toml``) and ``.ipynb`` notebooks
+        are written, so a request cannot replace a project file (``pyproject.toml``, a script);
+        every earlier version is kept beside it as ``<name>.<UTC time>.bak``.
+        """
         from envkernels.lockfiles.writer import lock_environment
 
         env = self.environment(env_id)
-        output = self.path(path, "path")
-        if os.path.isdir(output):
-            raise UsageError(f"`{path}` is a directory", hint="name the file to write, e.g. `pylock.toml`")
+        if path is None and notebook is None:
+            raise UsageError("`path` or `notebook` is required",
+                             hint='send e.g. {"path": "pylock.toml"} or {"notebook": "analysis.ipynb"}')
+        output = self.path(path, "path") if path is not None else None
+        if output is not None:
+            if os.path.isdir(output):
+                raise UsageError(f"`{path}` is a directory", hint="name the file to write: `pylock.toml`")
+            if not PYLOCK_NAME.fullmatch(os.path.basename(output)):
+                raise UsageError(
+                    f"`{path}` is not a pylock file; the lock endpoint writes only `pylock.toml` or "
+                    "`pylock.<name>.toml`",
+                    hint='send e.g. {"path": "project/pylock.toml"}, or {"notebook": "x.ipynb"} '
+                    "to lock into a notebook",
+                )
         nb_path = self.path(notebook, "notebook") if notebook is not None else None
+        if nb_path is not None and not nb_path.endswith(".ipynb"):
+            raise UsageError(f"`{notebook}` is not a notebook (`.ipynb`)",
+                             hint='send e.g. {"notebook": "x.ipynb"}')
+        if nb_path is not None and not os.path.isfile(nb_path):
+            raise NotFoundError(f"no notebook at `{notebook}`", hint=_RELATIVE_HINT)
         result = lock_environment(env, output=output, notebook=nb_path, hashes=hashes).to_dict()
-        result["relative_path"] = relative_to_root(self.config.root_dir, output)
+        result["relative_path"] = relative_to_root(self.config.root_dir, output) if output else None
         return result
 
     def sync(self, env_id: str, lock: object, *, dry_run: bool) -> dict[str, Any]:
