@@ -23,6 +23,7 @@ class InProcessBackend:
 
     def __init__(self) -> None:
         self.worker = Worker()
+        self.cells = _kernel_side.CellFeed()
         self._ids = 0
 
     def request(
@@ -30,7 +31,9 @@ class InProcessBackend:
     ) -> dict[str, Any]:
         """One request; returns the ``result`` or raises EnvKernelsMagicError."""
         self._ids += 1
-        reply = self.worker.handle({"id": self._ids, "op": op, "args": args, "facts": facts}, progress)
+        sent = _kernel_side.send_cells(self.cells, facts)
+        reply = self.worker.handle({"id": self._ids, "op": op, "args": args, "facts": sent}, progress)
+        self.cells.sent = len(facts.get("cells") or ())
         return _kernel_side._unwrap(reply)
 
 

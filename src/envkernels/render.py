@@ -465,10 +465,8 @@ PLAN_GROUPS = ("install", "upgrade", "downgrade", "reinstall", "remove")
 
 
 def plan_actions(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """A plan's changes as ``{"action", "name", "from", "to"}``, from the grouped shape
-    (``install``/``upgrade``/``downgrade``/``reinstall``/``remove``) or an ``actions`` list."""
-    if isinstance(data.get("actions"), list):
-        return [a for a in data["actions"] if isinstance(a, dict)]
+    """A plan's changes as ``{"action", "name", "from", "to"}``, from its groups
+    (``install``/``upgrade``/``downgrade``/``reinstall``/``remove``, as ``SyncPlan.to_dict``)."""
     actions = []
     for group in PLAN_GROUPS:
         for change in data.get(group) or ():

@@ -2,8 +2,10 @@
 
 A kernel envkernels launches starts ONE of these (``$ENVKERNELS_HOST_PYTHON -m envkernels.worker``)
 on its first magic and keeps it for the kernel's life, so a warm ``%envcheck`` costs one JSON
-round trip. The kernel hands over its facts (prefix, interpreter, notebook path, executed
-imports, working directory); the worker runs the engine of the envkernels installation, renders
+round trip. The kernel hands over its facts (prefix, interpreter, notebook path, the raw sources
+of the cells it ran, its ``sys.path``, working directory) and decides nothing: the worker reads
+the cells with the import rules of ``envkernels check --notebook`` (``inspect/imports.py``),
+runs the engine of the envkernels installation, renders
 HTML and text (``envkernels.render``) and caches each answer under a stamp of the files it depends
 on, recomputing when one changes. A check is asked of the engine every time (its own cache checks
 every distribution's identity, the lockfiles and project files it read; see ``inspect/cache.py``)
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from envkernels.errors import EnvKernelsError, NotFoundError, UsageError
+from envkernels.kernels.paths import overlay_root
 
 Progress = Callable[[str], None]
 # Files of a project directory whose change changes what `check` says.
@@ -105,10 +108,65 @@ def _resolve(path: str | None, cwd: str | None) -> str | None:
     return str(p)
 
 
-class Worker:
-    """Answers requests; holds the cache. One per worker process (or per in-process IPython)."""
+class CellsMissing(UsageError):
+    """The kernel sent cells from an index past those the worker holds (it asks for all of them)."""
+
+    reason = "cells-missing"
+
+
+class KernelCells:
+    """The cells one kernel has run, as the kernel sent them, and the imports each one makes.
+
+    Each cell is read once, with :func:`envkernels.inspect.imports.imports_in_source` (the rules
+    of ``check --notebook``: IPython syntax dropped, relative imports local, guarded imports
+    optional). Only the modules a cell imports unguarded are kept: a guarded import never
+    makes a finding, in a cell or in a notebook file.
+    """
 
     def __init__(self) -> None:
+        self.sources: list[str] = []
+        self._modules: list[frozenset[str]] = []
+        self._names: tuple[str, ...] | None = ()
+
+    def take(self, cells: Any) -> None:
+        """Apply ``{"start", "sources"}`` from the kernel; CellsMissing when ``start`` is past the end."""
+        if not isinstance(cells, dict):
+            return
+        start, sources = cells.get("start"), cells.get("sources")
+        if not isinstance(start, int) or not isinstance(sources, list) or start < 0:
+            raise UsageError("`facts.cells` must be {\"start\": int, \"sources\": [str]}")
+        if start > len(self.sources):
+            raise CellsMissing(
+                f"the worker holds {len(self.sources)} of this kernel's cells, not {start}",
+                "run the magic again (the kernel sends every cell then)",
+            )
+        if start == len(self.sources) and not sources:
+            return
+        from envkernels.inspect.imports import imports_in_source
+
+        fresh = [s if isinstance(s, str) else "" for s in sources]
+        del self.sources[start:], self._modules[start:]
+        for source in fresh:
+            self.sources.append(source)
+            self._modules.append(
+                frozenset(site.module for site in imports_in_source(source) if not site.optional)
+            )
+        self._names = None
+
+    @property
+    def imports(self) -> tuple[str, ...]:
+        """The top-level modules the cells import unguarded, sorted."""
+        if self._names is None:
+            self._names = tuple(sorted(frozenset().union(*self._modules)))
+        return self._names
+
+
+class Worker:
+    """Answers requests; holds the cache and the kernel's cells. One per worker process (or per
+    in-process IPython)."""
+
+    def __init__(self) -> None:
+        self.cells = KernelCells()
         self._cache: dict[str, tuple[Any, float, dict[str, Any]]] = {}
         self._env_cache: dict[str, tuple[Any, Any]] = {}
         self._ops: dict[str, Callable[[dict[str, Any], dict[str, Any], Progress], dict[str, Any]]] = {
@@ -133,7 +191,10 @@ class Worker:
             )
             return {"id": rid, "ok": True, "result": result}
         except EnvKernelsError as exc:
-            return {"id": rid, "ok": False, "error": {"message": exc.message, "hint": exc.hint}}
+            error = {"message": exc.message, "hint": exc.hint}
+            if isinstance(exc, CellsMissing):
+                error["reason"] = exc.reason
+            return {"id": rid, "ok": False, "error": error}
         except Exception as exc:  # a bug must reach the user as one line, and the loop must go on
             traceback.print_exc(file=sys.stderr)
             return {
@@ -152,6 +213,8 @@ class Worker:
             raise UsageError(f"unknown operation `{op}`", f"one of: {', '.join(self._ops)}")
         if not isinstance(args, dict) or not isinstance(facts, dict):
             raise UsageError("`args` and `facts` must be JSON objects")
+        # The kernel counts its cells as sent whatever the op: take them before anything can fail.
+        self.cells.take(facts.get("cells"))
         return func(args, facts, progress)
 
     # -- shared pieces
@@ -239,13 +302,17 @@ class Worker:
         if lock and not os.path.exists(lock):
             raise NotFoundError(f"`{lock}` does not exist", "give `--lock` an existing lockfile")
         notebook = facts.get("notebook")
-        imports = sorted({i for i in facts.get("imports") or () if isinstance(i, str)})
+        imports = self.cells.imports
+        search_path = kernel_search_path(facts, env.prefix)
 
-        # The engine's cache decides whether anything changed (it stats what the check read); the
-        # same report back (the memo returns the very object) means the same answer, so only its
-        # rendering is kept here, stamped with the report itself.
-        report = check_environment(env, lock=lock, notebook=notebook, imports=imports, project=None)
-        key = ("check", env.prefix, lock, notebook, imports)
+        # The engine's cache decides whether anything changed (it stats what the check read, the
+        # directories of the kernel's sys.path included); the same report back (the memo returns
+        # the very object) means the same answer, so only its rendering is kept here, stamped with
+        # the report itself.
+        report = check_environment(
+            env, lock=lock, notebook=notebook, imports=imports, project=None, search_path=search_path
+        )
+        key = ("check", env.prefix, lock, notebook, imports, search_path)
         return self._cached(
             key, report, lambda: self._rendered("report", report.to_dict(), title="Environment check")
         )
@@ -374,6 +441,35 @@ class Worker:
         # The engine may name the changed modules itself; the files before and after name them too.
         data["changed_modules"] = sorted(set(data.get("changed_modules") or ()) | before | after)
         return self._rendered("sync", data)
+
+
+def kernel_search_path(facts: dict[str, Any], prefix: str) -> tuple[str, ...]:
+    """The directories on the kernel's ``sys.path`` where a user's own modules can live.
+
+    Left out: the environment and its base interpreter (their modules are distributions or the
+    standard library, which the rules know), and the kernel's own plumbing (envkernels'
+    ``kernel_side`` directory, the ipykernel overlay): a notebook cannot count on those.
+    """
+    entries = facts.get("sys_path")
+    if not isinstance(entries, list):
+        return ()
+    skip = [os.path.realpath(p) for p in (prefix, facts.get("base_prefix")) if isinstance(p, str) and p]
+    plumbing = [
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_side"),
+        # The kernel's environment variables are the worker's: the overlay its launcher used.
+        os.environ.get("ENVKERNELS_OVERLAY_ROOT") or str(overlay_root()),
+    ]
+    skip += [os.path.realpath(p) for p in plumbing]
+    found: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, str) or not os.path.isabs(entry):
+            continue
+        real = os.path.realpath(entry)
+        if any(real == s or real.startswith(s + os.sep) for s in skip):
+            continue
+        if real not in found and os.path.isdir(real):
+            found.append(real)
+    return tuple(found)
 
 
 class _ThrottledProgress:

@@ -151,3 +151,26 @@ def test_invalid_pyproject_is_named_with_its_line(tmp_path: Path, isolated_home:
     errors = report.extra["input_errors"]
     assert errors and errors[0]["line"] == 4 and "pyproject.toml:4" in errors[0]["message"]
     assert not [f for f in report.findings if f.severity == "error"]
+
+
+def test_a_module_on_the_kernels_search_path_imports(
+    project: Path, isolated_home: Path, tmp_path: Path
+) -> None:
+    """The kernel's sys.path (outside its environment) is where `import mine` succeeds: not a failure."""
+    libs = tmp_path / "libs"
+    (libs / "minepkg").mkdir(parents=True)
+    (libs / "mine.py").write_text("X = 1\n")
+    (libs / "minepkg" / "__init__.py").write_text("")
+    env = env_of(project / ".venv")
+    names = ["mine", "minepkg", "notanywhere"]
+    without = check_environment(env, imports=names).findings
+    assert {f.package for f in without if f.code == "undeclared-import"} == {"mine", "minepkg", "notanywhere"}
+    found = check_environment(env, imports=names, search_path=[str(libs)]).findings
+    assert {f.package for f in found if f.code == "undeclared-import"} == {"notanywhere"}
+
+
+def test_the_statement_of_a_time_magic_is_read() -> None:
+    from envkernels.inspect.imports import imports_in_source
+
+    sites = imports_in_source("%time import numpy\n%timeit -n1 import skipped\n%pip install x\n")
+    assert [(s.module, s.line) for s in sites] == [("numpy", 1)]

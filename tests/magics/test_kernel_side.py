@@ -28,21 +28,39 @@ def test_kernel_side_modules_import_only_stdlib_ipython_and_ipywidgets(module: s
     assert imported - allowed <= {"envkernels"}, imported - allowed
 
 
-def test_imports_of_cells_keeps_third_party_top_level_names_only() -> None:
-    code = (
-        "import numpy.linalg as la\nfrom pandas import DataFrame\nfrom . import sibling\nimport os, json\n"
-        "from __future__ import annotations\ndef f():\n    import sklearn\n"
-    )
-    assert ks.imports_of(code) == {"numpy", "pandas", "sklearn"}
-    assert ks.imports_of("this is not python (") == set()
+def test_kernel_side_holds_no_import_rules() -> None:
+    """The host reads the cells (``inspect/imports.py``); the kernel side only sends them."""
+    source = (KERNEL_SIDE / "envkernels_kernel.py").read_text()
+    assert "ast" not in {
+        a.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import) for a in n.names
+    }
+    assert not hasattr(ks, "imports_of") and not hasattr(ks, "ImportTracker")
 
 
-def test_import_tracker_parses_each_cell_once_and_accumulates() -> None:
-    tracker = ks.ImportTracker()
-    assert tracker.update(["", "import numpy"]) == ["numpy"]
-    assert tracker.update(
-        ["", "import numpy", "get_ipython().run_line_magic('envcheck', '')", "import scipy"]
-    ) == ["numpy", "scipy"]
+def test_cell_feed_sends_each_cell_once_and_everything_after_a_reset() -> None:
+    feed = ks.CellFeed()
+    cells = ["", "import numpy"]
+    assert ks.send_cells(feed, {"cells": cells})["cells"] == {"start": 0, "sources": ["", "import numpy"]}
+    feed.sent = len(cells)
+    cells += ["%pip install x", "%envcheck"]
+    assert feed.delta(cells) == {"start": 2, "sources": ["%pip install x", "%envcheck"]}
+    assert feed.delta(cells[:1]) == {"start": 0, "sources": [""]}  # `In` was replaced: all again
+    feed.reset()
+    assert feed.delta(cells)["start"] == 0
+
+
+def test_executed_cells_are_the_raw_sources_not_ipythons_translation() -> None:
+    class History:
+        def __init__(self) -> None:
+            self.input_hist_raw = ["", "%pip install requests", "x = 1"]
+
+    class Shell:
+        def __init__(self) -> None:
+            self.history_manager = History()
+            self.user_ns = {"In": ["", "get_ipython().run_line_magic('pip', 'install requests')", "x = 1"]}
+
+    assert ks.executed_cells(Shell()) == ["", "%pip install requests", "x = 1"]
+    assert ks.executed_cells(None) == []
 
 
 def test_notebook_path_comes_from_the_session_and_must_exist(
@@ -156,7 +174,7 @@ def test_kernel_side_modules_load_in_an_old_python() -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1])\n"
         "import envkernels_kernel as k, envkernels_widgets\n"
-        "assert k.imports_of('import numpy') == {'numpy'}\n"
+        "assert k.CellFeed().delta(['', 'import numpy']) == {'start': 0, 'sources': ['', 'import numpy']}\n"
         "assert k._parsers()['envcheck'].parse_args(['--strict']).strict\n"
         "assert not k.EnvResult('check', {'kind': 'report', 'data': {'findings': [\n"
         "    {'code': 'c', 'severity': 'error', 'package': None, 'message': 'm'}]}}).ok\n"
@@ -195,3 +213,23 @@ def test_worker_backend_skips_stray_lines_and_late_replies_and_shows_progress(tm
     assert result["kind"] == "report" and result["data"]["op"] == "check" and result["data"]["id"] == 1
     assert again["data"]["id"] == 2
     assert seen == ["halfway", "halfway"]
+
+
+def test_len_of_a_sync_result_is_its_number_of_changes() -> None:
+    """`len(%envsync ...)` counts the plan's changes (the shape `envkernels sync --json` prints)."""
+    plan = {
+        "install": [{"name": "a", "from": None, "to": "1"}],
+        "upgrade": [{"name": "b", "from": "1", "to": "2"}, {"name": "c", "from": "1", "to": "3"}],
+        "downgrade": [],
+        "reinstall": [],
+        "remove": [{"name": "d", "from": "1", "to": None}],
+        "is_empty": False,
+    }
+    planned = ks.EnvResult("plan_sync", {"kind": "plan", "data": plan})
+    assert len(planned) == 4 and not planned.ok
+    assert [c["action"] for c in planned.changes] == ["install", "upgrade", "upgrade", "remove"]
+    applied = ks.EnvResult("apply_sync", {"kind": "sync", "data": {"plan": plan, "applied": True}})
+    assert len(applied) == 4
+    empty = ks.EnvResult("plan_sync", {"kind": "plan", "data": {"install": [], "is_empty": True}})
+    assert len(empty) == 0 and empty.ok
+    assert len(ks.EnvResult("lock", {"kind": "lock", "data": {"packages": 12}})) == 12

@@ -129,7 +129,7 @@ def test_check_answers_are_cached_until_site_packages_change_and_the_cache_is_bo
 
     prefix = make_venv(tmp_path / "env", ["six==1.16.0"])
     w = Worker()
-    facts = {"prefix": str(prefix), "cwd": str(tmp_path), "imports": []}
+    facts = {"prefix": str(prefix), "cwd": str(tmp_path)}
     first = w.run("check", {}, facts, lambda _m: None)
     assert w.run("check", {}, facts, lambda _m: None) is first
     uv("pip", "install", "--python", str(venv_python(prefix)), "--quiet", "--no-deps", "requests==2.32.3")
@@ -139,5 +139,18 @@ def test_check_answers_are_cached_until_site_packages_change_and_the_cache_is_bo
         "requests"
     }
     for i in range(worker_mod.CACHE_ENTRIES + 5):
-        w.run("check", {}, dict(facts, imports=[f"mod{i}"]), lambda _m: None)
+        # each run brings one more executed cell, so one more import: a new answer each time
+        w.run("check", {}, dict(facts, cells={"start": i, "sources": [f"import mod{i}"]}), lambda _m: None)
     assert len(w._cache) == worker_mod.CACHE_ENTRIES
+
+
+def test_the_worker_reads_the_kernels_cells_with_the_notebook_rules_and_asks_for_missing_ones() -> None:
+    w = Worker()
+    w.cells.take({"start": 0, "sources": ["", "%pip install x\nimport numpy"]})
+    w.cells.take({"start": 2, "sources": ["try:\n    import ujson\nexcept ImportError:\n    ujson = None"]})
+    w.cells.take({"start": 3, "sources": ["%time import scipy\nfrom . import local\nimport a.b"]})
+    assert w.cells.imports == ("a", "numpy", "scipy")  # `ujson` is guarded: optional, never a finding
+    w.cells.take({"start": 3, "sources": ["import pandas"]})  # a resend from 3 replaces what follows
+    assert w.cells.imports == ("numpy", "pandas")
+    reply = w.handle({"id": 1, "op": "envs", "args": {}, "facts": {"cells": {"start": 9, "sources": []}}})
+    assert reply["ok"] is False and reply["error"]["reason"] == "cells-missing"

@@ -106,19 +106,24 @@ def check_environment(
     imports: Iterable[str] | None = None,
     project: str | None = None,
     use_cache: bool = True,
+    search_path: Iterable[str] = (),
 ) -> Report:
     """Check ``env`` (and its project, lock and notebook); findings sorted by severity, errors first.
 
     ``lock``: a lockfile to compare with (default: the project's own lockfile, if any).
     ``notebook``: a notebook whose imports and location are checked.
-    ``imports``: module names the kernel has imported (beside or instead of a notebook's).
+    ``imports``: module names the kernel's cells import unguarded (beside or instead of a notebook's;
+    the worker reads them from the cells with ``inspect/imports.py``).
     ``project``: the project directory whose declarations apply (default: the notebook's, else the env's).
     ``use_cache``: False (or ``ENVKERNELS_NO_CACHE=1``) reads everything again.
+    ``search_path``: directories on the kernel's ``sys.path`` outside the environment: a module found
+    there imports, so it is not reported as failing.
     """
     _validate(lock, notebook, project)
     if os.environ.get("ENVKERNELS_NO_CACHE"):
         use_cache = False
     import_names = tuple(sorted({i for i in (imports or ()) if i}))
+    search = tuple(search_path)
     key = cache.key_hash(
         "report",
         __version__,
@@ -126,6 +131,7 @@ def check_environment(
         _abs(lock),
         _abs(notebook),
         import_names,
+        search,
         _abs(project),
         os.uname().machine if hasattr(os, "uname") else "",
     )
@@ -142,7 +148,7 @@ def check_environment(
             if report is not None:
                 _MEMO[key] = (data["stamps"], report)
                 return report
-    report, stamps = _compute(env, _abs(lock), _abs(notebook), import_names, project, use_cache)
+    report, stamps = _compute(env, _abs(lock), _abs(notebook), import_names, project, use_cache, search)
     if use_cache:
         if len(_MEMO) >= _MEMO_MAX:
             _MEMO.clear()
@@ -166,6 +172,7 @@ def _compute(
     imports: tuple[str, ...],
     project: str | None,
     use_cache: bool,
+    search_path: tuple[str, ...] = (),
 ) -> tuple[Report, list[Any]]:
     """Run every rule (the cache missed)."""
     from envkernels.inspect import check_imports, check_installed, check_lock, check_project
@@ -183,6 +190,7 @@ def _compute(
         project=chosen,
         notebook=notebook,
         imports=imports,
+        search_path=search_path,
         use_cache=use_cache,
     )
     if notebook:

@@ -52,6 +52,7 @@ def undeclared_imports(ctx: CheckContext) -> list[Finding]:
     if decl and decl.project_name:
         ignore |= {decl.project_name.replace("-", "_"), decl.project_name.replace("-", "_").lower()}
     modules = ctx.inventory.module_map()
+    importable: set[str] | None = None  # the kernel's own module directories, read on first need
     declared = declared_names(decl) if decl else set()
     has_declarations = bool(declared)
     findings: list[Finding] = []
@@ -78,6 +79,12 @@ def undeclared_imports(ctx: CheckContext) -> list[Finding]:
                     )
                 )
             continue
+        if ctx.search_path:
+            if importable is None:
+                ctx.inputs.extend(ctx.search_path)
+                importable = local_modules(ctx.search_path)
+            if mod in importable:
+                continue  # the kernel imports it from a directory on its sys.path
         guess = KNOWN_DISTRIBUTIONS.get(mod, mod.replace("_", "-"))
         if guess.lower() in declared:
             continue  # declared but not installed: `missing-declared` says it

@@ -22,6 +22,8 @@ class CheckContext:
     lock: str | None = None
     notebook: str | None = None
     imports: tuple[str, ...] = ()
+    # Directories where the kernel finds the user's own modules (its sys.path, less the environment).
+    search_path: tuple[str, ...] = ()
     use_cache: bool = True
     problems: list[InputProblem] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)

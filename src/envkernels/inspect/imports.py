@@ -1,7 +1,8 @@
 """Imports of a notebook's code cells (read with ``ast``, never run) and the modules they need.
 
 IPython syntax is dropped before parsing: line magics (``%pip``), shell escapes (``!ls``),
-assignments from them (``x = !ls``), help (``obj?``) and non-Python cell magics (``%%bash``).
+assignments from them (``x = !ls``), help (``obj?``) and non-Python cell magics (``%%bash``);
+the statement of ``%time``/``%timeit``/``%prun`` (without options) is read as Python.
 Imports inside ``try:`` blocks that catch ``ImportError`` are optional and not reported.
 """
 
@@ -20,6 +21,8 @@ from envkernels.inspect.problems import InputError, InputProblem, read_text
 # Cell magics whose body is still Python.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "memit", "writefile"}
 _IPY_LINE = re.compile(r"^\s*([%!?]|[\w.\[\]'\"]+\s*=\s*[%!])|\?\s*$")
+# Line magics whose argument is a Python statement (``%time import x``): the statement is read.
+_PYTHON_LINE_MAGIC = re.compile(r"^(\s*)%(?:time|timeit|prun)\s+(?!-)(.*)$")
 _OPTIONAL_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
 # Import names whose distribution is named otherwise (for a hint when nothing provides them).
@@ -72,10 +75,17 @@ def _python_source(source: str) -> str:
         if magic not in _PYTHON_CELL_MAGICS or magic == "writefile":
             return ""
         lines[0] = ""
-    return "\n".join(
-        "" if _IPY_LINE.search(ln) and not ln.lstrip().startswith(("import ", "from ")) else ln
-        for ln in lines
-    )
+    return "\n".join(_python_line(ln) for ln in lines)
+
+
+def _python_line(line: str) -> str:
+    """One line as Python: the statement of ``%time stmt``, blank for other IPython syntax."""
+    magic = _PYTHON_LINE_MAGIC.match(line)
+    if magic:
+        return magic.group(1) + magic.group(2)
+    if _IPY_LINE.search(line) and not line.lstrip().startswith(("import ", "from ")):
+        return ""
+    return line
 
 
 def _guarded(node: ast.Try) -> bool:

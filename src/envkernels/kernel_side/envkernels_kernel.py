@@ -5,20 +5,25 @@ first on ``sys.path`` and loads it as an IPython extension), so it imports only 
 library and IPython: nothing is installed into the user's environment. The heavy work runs in
 the envkernels installation outside the kernel, in ONE long-lived worker process
 (``$ENVKERNELS_HOST_PYTHON -m envkernels.worker``) started on first use and spoken to in JSON
-lines; the kernel only gathers its facts (prefix, interpreter, notebook path, executed imports)
-and shows what comes back. ``%load_ext envkernels`` in an IPython where envkernels is installed
+lines; the kernel only gathers its facts (prefix, interpreter, notebook path, the raw sources
+of the cells it ran, its ``sys.path``) and shows what comes back. It holds no analysis rules:
+which imports a cell makes, and which of them fail, the host decides with the same rules as
+``envkernels check --notebook``. ``%load_ext envkernels`` in an IPython where envkernels is installed
 registers the same magics with an in-process backend instead (``envkernels.magics``).
 
 Protocol (one JSON object per line):
   request  ``{"id", "op", "args", "facts"}``
   progress ``{"id", "progress": "message"}``            (zero or more, long operations)
   reply    ``{"id", "ok": true, "result": {...}}`` or ``{"id", "ok": false, "error": {"message", "hint"}}``
+
+``facts.cells`` is ``{"start", "sources"}``: the executed cells from index ``start`` on; the
+worker keeps those it has and replaces from ``start`` (an error with ``reason: cells-missing``
+asks the kernel to send them all again).
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import atexit
 import contextlib
 import itertools
@@ -39,6 +44,8 @@ NOTEBOOK_LOCK_MIMETYPE = "application/vnd.envkernels.notebook-lock+json"
 # The comm target the JupyterLab extension opens (``{"op": "hello", "path"}``) to receive locks.
 COMM_TARGET = "envkernels"
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+# The groups of a sync plan's JSON (`envkernels sync --json`), each a list of changes.
+_PLAN_GROUPS = ("install", "upgrade", "downgrade", "reinstall", "remove")
 
 
 class EnvKernelsMagicError(Exception):
@@ -133,9 +140,7 @@ class EnvResult:
         if self.kind == "report":
             return all(_SEVERITY_RANK.get(f.severity, 0) < 1 for f in self.findings)
         if self.kind == "plan":
-            if "is_empty" in self.data:
-                return bool(self.data["is_empty"])
-            return not self.data.get("actions")
+            return bool(self.data.get("is_empty"))
         if "ok" in self.data:
             return bool(self.data["ok"])
         return True
@@ -157,10 +162,29 @@ class EnvResult:
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
 
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        """A sync plan's (or an applied sync's) changes: ``{"action", "name", "from", "to"}``."""
+        plan = self.data.get("plan") if self.kind == "sync" else self.data
+        if not isinstance(plan, dict):
+            return []
+        return [
+            {"action": group, **change}
+            for group in _PLAN_GROUPS
+            for change in plan.get(group) or ()
+            if isinstance(change, dict)
+        ]
+
     def __len__(self) -> int:
+        """Environments listed, findings reported, a plan's (or applied sync's) changes, packages locked."""
         if self.kind == "environments":
             return len(self.data.get("environments") or ())
-        return len(self.data.get("findings") or self.data.get("actions") or ())
+        if self.kind in ("plan", "sync"):
+            return len(self.changes)
+        if self.kind == "lock":
+            packages = self.data.get("packages")
+            return packages if isinstance(packages, int) else 0
+        return len(self.data.get("findings") or ())
 
     def __bool__(self) -> bool:
         return True
@@ -238,6 +262,7 @@ class WorkerBackend:
         self._stderr: Any = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self.cells = CellFeed()
 
     @property
     def argv(self) -> list[str]:
@@ -277,6 +302,7 @@ class WorkerBackend:
                 "where envkernels is installed",
             ) from exc
         self._proc = proc
+        self.cells.reset()  # a new process holds none of the kernel's cells
         return proc
 
     def _stderr_tail(self) -> str:
@@ -314,7 +340,8 @@ class WorkerBackend:
             if proc is None or proc.poll() is not None:
                 proc = self._start()
             rid = next(self._ids)
-            line = json.dumps({"id": rid, "op": op, "args": args, "facts": facts})
+            sent = send_cells(self.cells, facts)
+            line = json.dumps({"id": rid, "op": op, "args": args, "facts": sent})
             assert proc.stdin is not None and proc.stdout is not None
             try:
                 proc.stdin.write(line + "\n")
@@ -335,6 +362,12 @@ class WorkerBackend:
                     if progress is not None:
                         progress(str(msg["progress"]))
                     continue
+                # The worker took the cells before anything else, whatever the reply says; it
+                # says `cells-missing` when it holds fewer than this request assumed.
+                if (msg.get("error") or {}).get("reason") == "cells-missing":
+                    self.cells.reset()
+                else:
+                    self.cells.sent = len(facts.get("cells") or ())
                 return _unwrap(msg)
 
     def _died(self) -> dict[str, Any]:
@@ -358,35 +391,43 @@ def _unwrap(msg: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- facts
 
 
-class ImportTracker:
-    """Top-level modules the user's executed cells import (parsed once per cell, stdlib left out)."""
+class CellFeed:
+    """Which executed cells the backend already holds, so each request carries only the new ones.
+
+    The kernel decides nothing about the cells: it sends their raw sources (``%pip``, ``!ls``
+    and cell magics as typed) and the host reads them with the same import rules as
+    ``envkernels check --notebook``. A warm magic therefore sends one short cell (its own).
+    """
 
     def __init__(self) -> None:
-        self._seen = 0
-        self._names: set[str] = set()
+        self.sent = 0
 
-    def update(self, cells: list[str]) -> list[str]:
-        """Parse the cells not seen yet; return every imported top-level name so far, sorted."""
-        for source in cells[self._seen :]:
-            self._names.update(imports_of(source))
-        self._seen = len(cells)
-        return sorted(self._names)
+    def delta(self, cells: list[str]) -> dict[str, Any]:
+        """``{"start", "sources"}``: the cells from the first one the backend has not seen."""
+        start = self.sent if self.sent <= len(cells) else 0  # `In` replaced: send everything again
+        return {"start": start, "sources": cells[start:]}
+
+    def reset(self) -> None:
+        """The backend lost what it held (a new worker process): the next request sends every cell."""
+        self.sent = 0
 
 
-def imports_of(source: str) -> set[str]:
-    """Top-level names imported by ``source`` (absolute imports only; stdlib and invalid code skipped)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return set()
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.name.split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
-    return {n for n in names if n and n not in stdlib and n != "__future__"}
+def executed_cells(ip: Any) -> list[str]:
+    """The raw sources of the cells this kernel has run, in order (IPython's raw input history)."""
+    if ip is None:
+        return []
+    raw = getattr(getattr(ip, "history_manager", None), "input_hist_raw", None)
+    if not isinstance(raw, list):
+        raw = ip.user_ns.get("In")
+    return [c for c in raw if isinstance(c, str)] if isinstance(raw, list) else []
+
+
+def send_cells(feed: CellFeed, facts: dict[str, Any]) -> dict[str, Any]:
+    """``facts`` with the full ``cells`` list replaced by the part ``feed`` has not sent yet."""
+    cells = facts.get("cells")
+    if not isinstance(cells, list):
+        return facts
+    return dict(facts, cells=feed.delta(cells))
 
 
 def notebook_path(ip: Any) -> str | None:
@@ -571,25 +612,27 @@ class EnvMagics:
     def __init__(self, ip: Any, backend: Any, frontend: FrontendLink | None = None) -> None:
         self.ip = ip
         self.backend = backend
-        self.imports = ImportTracker()
         self.parsers = _parsers()
         self.frontend = frontend if frontend is not None else FrontendLink()
 
     # -- plumbing
     def facts(self) -> dict[str, Any]:
-        """What only the kernel knows, handed to the worker with every request."""
-        cells: list[str] = []
-        if self.ip is not None:
-            hist = self.ip.user_ns.get("In")
-            if isinstance(hist, list):
-                cells = [c for c in hist if isinstance(c, str)]
+        """What only the kernel knows, handed to the backend with every request.
+
+        Facts, never verdicts: the backend sends only the ``cells`` it has not sent before
+        (``CellFeed``), and the host reads them with its own import rules.
+        """
+        cwd = os.getcwd()
         return {
             "prefix": os.environ.get("ENVKERNELS_ENV_PREFIX") or sys.prefix,
             "python": sys.executable,
             "env_id": os.environ.get("ENVKERNELS_ENV_ID"),
             "notebook": notebook_path(self.ip),
-            "imports": self.imports.update(cells),
-            "cwd": os.getcwd(),
+            "cells": executed_cells(self.ip),
+            # Where this kernel finds modules ('' is its working directory), and its base interpreter.
+            "sys_path": [os.path.normpath(os.path.join(cwd, p)) for p in sys.path if isinstance(p, str)],
+            "base_prefix": sys.base_prefix,
+            "cwd": cwd,
         }
 
     def run(self, op: str, args: dict[str, Any], progress: Callable[[str], None] | None = None) -> EnvResult:
