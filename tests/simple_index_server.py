@@ -87,6 +87,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
 
+    def do_HEAD(self) -> None:
+        # uv asks HEAD first to learn whether a wheel's METADATA can be read with range requests.
+        self._head = True
+        self.do_GET()
+
     def do_GET(self) -> None:
         parts = [p for p in self.path.split("?")[0].split("/") if p]
         if len(parts) == 2 and parts[0] == "files":
@@ -129,7 +134,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not getattr(self, "_head", False):
+            self.wfile.write(body)
 
 
 @contextmanager

@@ -168,6 +168,7 @@ class Worker:
     def __init__(self) -> None:
         self.cells = KernelCells()
         self._cache: dict[str, tuple[Any, float, dict[str, Any]]] = {}
+        self._search_paths: dict[Any, tuple[str, ...]] = {}
         self._env_cache: dict[str, tuple[Any, Any]] = {}
         self._ops: dict[str, Callable[[dict[str, Any], dict[str, Any], Progress], dict[str, Any]]] = {
             "envs": self._envs,
@@ -303,7 +304,12 @@ class Worker:
             raise NotFoundError(f"`{lock}` does not exist", "give `--lock` an existing lockfile")
         notebook = facts.get("notebook")
         imports = self.cells.imports
-        search_path = kernel_search_path(facts, env.prefix)
+        sys_path = facts.get("sys_path")
+        entries = tuple(sys_path) if isinstance(sys_path, list) else ()
+        memo_key = (entries, facts.get("base_prefix"), env.prefix)
+        search_path = self._search_paths.get(memo_key)
+        if search_path is None:  # realpath of every entry costs more than the rest of a warm check
+            search_path = self._search_paths[memo_key] = kernel_search_path(facts, env.prefix)
 
         # The engine's cache decides whether anything changed (it stats what the check read, the
         # directories of the kernel's sys.path included); the same report back (the memo returns

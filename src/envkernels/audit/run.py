@@ -7,7 +7,10 @@ be checked, and why) and ``advisory_source`` (which database or API answered).
 
 Findings (``code``, severity):
 
-- ``vulnerability`` (error): one per vulnerability, aliases merged, with the fix as a hint;
+- ``vulnerability`` (error): one per vulnerability, aliases merged, with the fix as a hint: for an
+  environment, the versions uv resolves (``inspect/advice.py``) that this audit's advisories do
+  not name and that what depends on the package accepts, moving those dependents too when they
+  must (the check's advice for a conflicting requirement is the same resolution);
 - ``license-denied`` (error), ``license-unknown`` (warning; error with ``fail-on-unknown``);
 - ``source-unavailable`` (error): the source could not answer (every package is in ``skipped``),
   did not answer within the deadline, or one package's advisories could not be read (that package
@@ -31,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
@@ -56,6 +59,10 @@ from envkernels.audit.sources.interface import (
 from envkernels.discovery.layout import slugify
 from envkernels.errors import UsageError
 from envkernels.model import Environment, Finding, Report
+
+if TYPE_CHECKING:
+    from envkernels.inspect.advice import Vulnerable
+    from envkernels.inspect.installed import InstalledDistribution
 
 __all__ = ["DEFAULT_CACHE_TTL", "DEFAULT_DEADLINE", "DEFAULT_TIMEOUT"]  # kept importable from here
 UNREADABLE = "source-unavailable"  # a source's warning about advisories it could not read
@@ -189,8 +196,13 @@ def audit_items(
     skipped: Sequence[Skipped] = (),
     deadline: Deadline | None = None,
     notes: Sequence[Finding] = (),
+    dists: Sequence[InstalledDistribution] | None = None,
 ) -> Report:
-    """The pure-ish core: match ``items`` against ``source`` and the license policy; build the Report."""
+    """The pure-ish core: match ``items`` against ``source`` and the license policy; build the Report.
+
+    ``dists``: the environment's installed distributions; given, each vulnerable package's fix is
+    resolved against what depends on it (see ``advised_fixes``).
+    """
     findings: list[Finding] = []
     skipped_all: list[Skipped] = list(skipped)
     deps: list[Dependency] = []
@@ -236,6 +248,11 @@ def audit_items(
             vulns.extend(
                 match_package(candidates, dep.normalized, dep.name, dep.version, source.label, reported)
             )
+    fixes: dict[str, str] = {}
+    if vulns and dists is not None and lock is None and not environment.lockfiles:
+        fixes = advised_fixes(
+            environment, vulns, dists, vulnerability_oracle(source), end=deadline.end if deadline else None
+        )
     vuln_findings = [
         Finding(
             "vulnerability",
@@ -244,7 +261,7 @@ def audit_items(
             f"{v.package} {v.version}: {v.id}"
             + (f" ({', '.join(v.aliases)})" if v.aliases else "")
             + (f": {v.summary}" if v.summary else ""),
-            _fix_hint(v, environment, lock),
+            fixes.get(v.package) or _fix_hint(v, environment, lock),
         )
         for v in vulns
     ]
@@ -335,7 +352,96 @@ def audit_environment(
         AuditItem(d.name, d.version, license_of(d) if licenses else None, d.problem)
         for d in inventory(env.prefix).distributions
     ]
-    return audit_items(env, items, source=source, config=cfg, licenses=licenses, deadline=clock, notes=notes)
+    return audit_items(
+        env,
+        items,
+        source=source,
+        config=cfg,
+        licenses=licenses,
+        deadline=clock,
+        notes=notes,
+        dists=inventory(env.prefix).distributions,
+    )
+
+
+def vulnerability_oracle(source: AdvisorySource) -> Vulnerable:
+    """``vulnerable(name, version)`` answered by ``source`` and this audit's matcher (memoized).
+
+    Raises ``advice.Unvetted`` when the source cannot answer for that release: a version nobody
+    vetted is never advised.
+    """
+    from envkernels.inspect.advice import Unvetted
+
+    memo: dict[tuple[str, str], bool] = {}
+
+    def vulnerable(name: str, version: str) -> bool:
+        dep = Dependency(name, version)
+        key = (dep.normalized, version)
+        if key not in memo:
+            try:
+                result = source.query([dep])
+            except SourceUnavailable as exc:
+                raise Unvetted(exc.message) from exc
+            if result.skipped:
+                raise Unvetted(result.skipped[0].reason)
+            candidates = result.advisories.get(dep.normalized, ())
+            reported = result.reported.get(key, frozenset())
+            memo[key] = bool(
+                candidates
+                and match_package(candidates, dep.normalized, name, version, source.label, reported)
+            )
+        return memo[key]
+
+    return vulnerable
+
+
+def advised_fixes(
+    environment: Environment,
+    vulns: Sequence[Vulnerability],
+    dists: Sequence[InstalledDistribution],
+    vulnerable: Vulnerable,
+    *,
+    end: float | None = None,
+) -> dict[str, str]:
+    """Per vulnerable package (with a known fix), the one command that lifts all its vulnerabilities.
+
+    uv resolves the package forward, keeping what depends on it where it is if it can, else moving
+    those dependents forward too; every version it names for them is checked with ``vulnerable``.
+    Without versions (the index or the source could not answer) the hint says so; when no release
+    outside the advisories fits the dependents, it says that instead of advising one that breaks them.
+    """
+    if not environment.python:
+        return {}
+    from envkernels.inspect import advice, hints
+    from envkernels.inspect.markers import marker_environment
+
+    markers = marker_environment(environment)
+    groups: dict[str, list[Vulnerability]] = {}
+    for v in vulns:
+        groups.setdefault(v.package, []).append(v)
+    fixes: dict[str, str] = {}
+    for package, group in groups.items():
+        if any(not v.fixed_in for v in group):
+            continue  # no release lifts it: `_fix_hint` says so
+        name = Dependency(package, group[0].version).normalized
+        dependents = advice.dependents_of(name, dists, markers)
+        found = advice.resolve_fix(
+            environment.python, name, group[0].version, dependents, vulnerable=vulnerable, end=end
+        )
+        if found.pins:
+            fixes[package] = hints.resolved_install(environment, found)
+        elif found.reason in hints.UNRESOLVED_WHY:
+            names = [name, *(d.name for d in dependents)]
+            fixes[package] = hints.upgrade_together(environment, names, hints.UNRESOLVED_WHY[found.reason])
+        else:
+            needs = "; ".join(f"{d.name} {d.version} requires `{d.requirement}`" for d in dependents)
+            fixed = max((f for v in group for f in v.fixed_in), key=lambda f: parse_version(f) or _NONE)
+            fixes[package] = (
+                f"no release of `{package}` that the advisories leave alone fits what requires it"
+                + (f" ({needs})" if needs else "")
+                + f"; the fixes start at {fixed}: replace or upgrade what pins it"
+            )
+    return fixes
 
 
 def lockfile_environment(path: Path) -> Environment:
@@ -397,17 +503,27 @@ def audit_lockfile(
 
 
 def package_fixes(report: Report) -> dict[str, str]:
-    """Per vulnerable package, the one hint that lifts all its vulnerabilities (the highest first fix).
+    """Per vulnerable package, the one hint that lifts all its vulnerabilities.
 
-    A vulnerability with no known fix decides the hint for its package: no upgrade lifts it.
+    Where the findings of a package agree on one hint (an environment's resolved fix), that hint;
+    else the highest first fix. A vulnerability with no known fix decides the hint for its package:
+    no upgrade lifts it.
     """
     lock = report.environment.prefix if report.environment.kind == "lockfile" else None
     groups: dict[str, list[Vulnerability]] = {}
     for raw in report.extra.get("vulnerabilities", []):
         vuln = vulnerability_from_dict(raw)
         groups.setdefault(vuln.package, []).append(vuln)
+    given: dict[str, set[str | None]] = {}
+    for f in report.findings:
+        if f.code == "vulnerability" and f.package:
+            given.setdefault(f.package, set()).add(f.hint)
     hints: dict[str, str] = {}
     for pkg, vulns in groups.items():
+        agreed = given.get(pkg, set())
+        if len(agreed) == 1 and None not in agreed and all(v.fixed_in for v in vulns):
+            hints[pkg] = str(next(iter(agreed)))
+            continue
         unfixed = [v for v in vulns if not v.fixed_in]
         pick = unfixed[0] if unfixed else max(vulns, key=lambda v: parse_version(v.fixed_in[0]) or _NONE)
         hints[pkg] = _fix_hint(pick, report.environment, lock)

@@ -9,7 +9,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from envkernels.inspect import cache, hints
-from envkernels.inspect.broken import RequirementMemo, interpreter_tags, pip_check
+from envkernels.inspect.broken import BrokenRequirement, RequirementMemo, interpreter_tags, pip_check
 from envkernels.inspect.context import CheckContext
 from envkernels.inspect.installed import InstalledDistribution, base_site_packages, folder_name
 from envkernels.model import Finding
@@ -70,6 +70,7 @@ def broken_requirements(ctx: CheckContext) -> list[Finding]:
         save_memo(memo)
     unreadable = {p.package: p for p in result.problems}
     findings: list[Finding] = []
+    advised: dict[str, str] = {}  # one resolution per package that must move
     for b in result.broken:
         if b.kind == "missing":
             note = " (it is there, but its metadata cannot be read)" if b.dependency in unreadable else ""
@@ -90,7 +91,7 @@ def broken_requirements(ctx: CheckContext) -> list[Finding]:
                     b.package,
                     f"{b.package} {b.version} requires `{b.requirement}`, "
                     f"but {b.dependency} {b.installed} is installed",
-                    hints.uv_install(env, _without_marker(b.requirement or "")),
+                    _conflict_hint(ctx, b, advised),
                 )
             )
         else:
@@ -123,6 +124,36 @@ def broken_requirements(ctx: CheckContext) -> list[Finding]:
         if d.problem and d.path not in seen_paths:
             findings.append(_invalid(ctx, d))
     return findings
+
+
+def _conflict_hint(ctx: CheckContext, b: BrokenRequirement, advised: dict[str, str]) -> str:
+    """How to fix a conflicting requirement, resolved with uv (``inspect/advice.py``).
+
+    The dependency moves forward where what requires it allows; otherwise those dependents move
+    forward too (and the hint says so); only when neither resolves may it go back. This runs only
+    for a check that found a conflict, and uv's answer is cached.
+    """
+    target = b.dependency or ""
+    if target in advised:
+        return advised[target]
+    from envkernels.inspect import advice
+
+    fallback = hints.uv_install(ctx.env, _without_marker(b.requirement or ""))
+    if not ctx.env.python or not target:
+        return fallback
+    dependents = advice.dependents_of(target, ctx.inventory.distributions, ctx.markers)
+    found = advice.resolve_fix(
+        ctx.env.python, target, b.installed, dependents, allow_downgrade=True, use_cache=ctx.use_cache
+    )
+    if found.pins:
+        hint = hints.resolved_install(ctx.env, found)
+    elif found.reason in hints.UNRESOLVED_WHY:
+        names = [target, *(d.name for d in dependents)]
+        hint = hints.upgrade_together(ctx.env, names, hints.UNRESOLVED_WHY[found.reason])
+    else:
+        hint = fallback  # uv found no solution at all: the requirement itself is the only fix to name
+    advised[target] = hint
+    return hint
 
 
 def _invalid(ctx: CheckContext, d: InstalledDistribution) -> Finding:

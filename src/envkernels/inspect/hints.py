@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable
 
+from envkernels.inspect.advice import Advice
 from envkernels.model import Environment
 
 
@@ -16,6 +18,32 @@ def uv_install(env: Environment, *requirements: str, reinstall: bool = False, no
     flags = (" --reinstall" if reinstall else "") + (" --no-deps" if no_deps else "")
     reqs = " ".join(shlex.quote(r) for r in requirements)
     return f"`uv pip install --python {_python(env)}{flags} {reqs}`"
+
+
+def resolved_install(env: Environment, advice: Advice) -> str:
+    """The install command of advice with versions, saying which dependents must move and why."""
+    command = uv_install(env, *(f"{name}=={version}" for name, version in advice.pins))
+    notes = [
+        f"{d.name} {d.version} requires `{d.requirement}`, so {d.name} must move too" for d in advice.moved
+    ]
+    if advice.downgrade:
+        notes.append(f"a downgrade: no newer {advice.target} fits what requires it")
+    if advice.offline:
+        notes.append("versions resolved from uv's cache: the package index could not be reached")
+    return command + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def upgrade_together(env: Environment, names: Iterable[str], why: str) -> str:
+    """Advice without versions: let uv upgrade ``names`` together, saying why no versions are named."""
+    listed = " ".join(shlex.quote(n) for n in dict.fromkeys(names))
+    return f"`uv pip install --python {_python(env)} --upgrade {listed}` ({why})"
+
+
+UNRESOLVED_WHY = {
+    "unreachable": "no versions named: the package index could not be reached to resolve them",
+    "unvetted": "no versions named: the advisory source could not vet the versions uv resolved",
+    "deadline": "no versions named: the audit's deadline ran out before uv resolved them",
+}
 
 
 def uv_uninstall(env: Environment, name: str) -> str:

@@ -1,0 +1,148 @@
+"""Fixes that fix: the check and the audit advise one resolution (uv), never a release the audit knows
+to be vulnerable, and say when what depends on a package must move too.
+
+Real environments made with uv from PyPI, the real PyPA advisories copied into tests/data/osv (see its
+README for attribution), and a plain reading of those records (``osv_plain``) as the judge.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from osv_plain import load_records, plain_audit
+from packaging.version import Version
+
+from envfactory import make_venv, uv, venv_python
+from envkernels.audit.run import audit_environment, package_fixes
+from envkernels.discovery.probe import environment_from_prefix
+from envkernels.inspect import advice
+from envkernels.inspect.check import check_environment
+from simple_index_server import closed_port_url, serve
+
+_PIN = re.compile(r"([A-Za-z0-9._-]+)==([^\s`']+)")
+
+
+def _command(hint: str) -> str:
+    """The copyable command of a hint (between the first pair of backticks)."""
+    return hint.split("`")[1]
+
+
+def _pins(hint: str) -> dict[str, str]:
+    return dict(_PIN.findall(_command(hint)))
+
+
+def _known_vulnerable(osv_db: Path, name: str, version: str) -> bool:
+    return bool(plain_audit(load_records(osv_db, name), name, version))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_answers() -> None:
+    advice.forget()  # each test asks uv itself (its on-disk answers live in the test's cache dir)
+
+
+def test_requests_2_19_with_urllib3_1_24_1_gets_one_fix_from_check_and_audit_and_it_fixes(
+    tmp_path: Path, osv_db: Path, isolated_home: Path
+) -> None:
+    prefix = make_venv(tmp_path / "env", ["requests==2.19.0", "urllib3==1.24.1"], no_deps=True)
+    env = environment_from_prefix(prefix)
+    check = check_environment(env)
+    conflict = next(
+        f
+        for f in check.findings
+        if f.code == "broken-requirement" and "urllib3 1.24.1 is installed" in f.message
+    )
+    audit = audit_environment(env, db=str(osv_db))
+    fixes = package_fixes(audit)
+    # One resolution: the check's fix for the conflict is the audit's fix for urllib3.
+    assert conflict.hint == fixes["urllib3"]
+    pins = _pins(fixes["urllib3"])
+    # requests 2.19.0 allows only urllib3<1.24, where every release is vulnerable: requests must move.
+    assert set(pins) == {"urllib3", "requests"}
+    assert "requests 2.19.0 requires `urllib3<1.24,>=1.21.1`, so requests must move too" in fixes["urllib3"]
+    assert all(not _known_vulnerable(osv_db, n, v) for n, v in pins.items()), pins
+    assert Version(pins["urllib3"]) > Version("1.24.1") and Version(pins["requests"]) > Version("2.19.0")
+    # The requests fix agrees with it; every vulnerability finding of a package carries that package's fix.
+    assert _pins(fixes["requests"]) == {"requests": pins["requests"]}
+    assert {f.hint for f in audit.findings if f.package == "urllib3"} == {fixes["urllib3"]}
+    # Carry the advice out for real: nothing broken, nothing vulnerable afterwards.
+    argv = shlex.split(_command(fixes["urllib3"]))
+    assert argv[:5] == ["uv", "pip", "install", "--python", env.python]
+    uv(*argv[1:])
+    uv("pip", "check", "--python", str(venv_python(prefix)))
+    after = environment_from_prefix(prefix)
+    assert not [f for f in check_environment(after).findings if f.code == "broken-requirement"]
+    assert not [f for f in audit_environment(after, db=str(osv_db)).findings if f.code == "vulnerability"]
+
+
+def test_a_vulnerable_package_whose_dependents_allow_a_fix_moves_alone(
+    tmp_path: Path, osv_db: Path, isolated_home: Path
+) -> None:
+    prefix = make_venv(tmp_path / "env", ["requests==2.32.3", "urllib3==1.24.1"], no_deps=True)
+    env = environment_from_prefix(prefix)
+    fix = package_fixes(audit_environment(env, db=str(osv_db)))["urllib3"]
+    pins = _pins(fix)
+    assert set(pins) == {"urllib3"} and "must move" not in fix
+    assert not _known_vulnerable(osv_db, "urllib3", pins["urllib3"])
+    assert Version(pins["urllib3"]) < Version("3")  # requests 2.32.3 requires urllib3<3
+
+
+def test_without_the_index_the_advice_names_no_versions_rather_than_a_wrong_one(
+    tmp_path: Path, osv_db: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = make_venv(tmp_path / "env", ["requests==2.19.0", "urllib3==1.24.1"], no_deps=True)
+    env = environment_from_prefix(prefix)
+    # An index where nothing listens, and a uv cache that holds nothing for it.
+    monkeypatch.setenv("UV_INDEX_URL", closed_port_url())
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-uv-cache"))
+    hint = next(f.hint for f in check_environment(env).findings if "urllib3 1.24.1 is installed" in f.message)
+    py = shlex.quote(str(env.python))
+    assert hint == (
+        f"`uv pip install --python {py} --upgrade urllib3 requests` "
+        "(no versions named: the package index could not be reached to resolve them)"
+    )
+    audit = package_fixes(audit_environment(env, db=str(osv_db)))
+    assert audit["urllib3"] == hint
+    assert "==" not in audit["requests"] and "--upgrade requests" in audit["requests"]
+
+
+def test_an_unreachable_index_is_answered_from_uvs_cache_and_said_so(
+    tmp_path: Path, small_env: Path, wheel_dir: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python = str(venv_python(small_env))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    with serve(wheel_dir) as url:
+        monkeypatch.setenv("UV_INDEX_URL", url)
+        online = advice.resolve_fix(python, "six", "1.16.0", (), use_cache=False)
+    # the server is gone: the same index URL no longer answers
+    offline = advice.resolve_fix(python, "six", "1.16.0", (), use_cache=False)
+    assert online.pins == offline.pins == (("six", "1.16.0"),)
+    assert not online.offline and offline.offline
+    env = environment_from_prefix(small_env)
+    from envkernels.inspect import hints
+
+    assert "resolved from uv's cache" in hints.resolved_install(env, offline)
+
+
+def test_nothing_to_advise_runs_no_resolution_and_an_answer_is_resolved_once(
+    small_env: Path, tmp_path: Path, osv_db: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    real = advice._run_uv
+
+    def counting(python: str, lines: list[str]) -> dict[str, object]:
+        calls.append(lines)
+        return real(python, lines)
+
+    monkeypatch.setattr(advice, "_run_uv", counting)
+    env = environment_from_prefix(small_env)
+    assert not [f for f in check_environment(env, use_cache=False).findings if f.code == "broken-requirement"]
+    assert not audit_environment(env, db=str(osv_db)).extra["vulnerabilities"]
+    assert calls == []  # a healthy environment: uv is never asked
+    python = str(venv_python(small_env))
+    first = advice.resolve_fix(python, "six", "1.16.0", ())
+    advice.forget()  # the in-process answers are gone; the on-disk one remains
+    again = advice.resolve_fix(python, "six", "1.16.0", ())
+    assert first == again and len(calls) == 1
