@@ -132,9 +132,9 @@ def test_nothing_to_advise_runs_no_resolution_and_an_answer_is_resolved_once(
     calls: list[list[str]] = []
     real = advice._run_uv
 
-    def counting(python: str, lines: list[str]) -> dict[str, object]:
+    def counting(python: str, lines: list[str], end: float | None = None) -> dict[str, object]:
         calls.append(lines)
-        return real(python, lines)
+        return real(python, lines, end)
 
     monkeypatch.setattr(advice, "_run_uv", counting)
     env = environment_from_prefix(small_env)
@@ -146,3 +146,10 @@ def test_nothing_to_advise_runs_no_resolution_and_an_answer_is_resolved_once(
     advice.forget()  # the in-process answers are gone; the on-disk one remains
     again = advice.resolve_fix(python, "six", "1.16.0", ())
     assert first == again and len(calls) == 1
+
+
+def test_past_the_audits_deadline_the_advice_names_no_versions(small_env: Path, isolated_home: Path) -> None:
+    import time
+
+    found = advice.resolve_fix(str(venv_python(small_env)), "six", "1.16.0", (), end=time.monotonic() - 1)
+    assert found.pins == () and found.reason == "deadline"
