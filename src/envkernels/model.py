@@ -22,7 +22,7 @@ KINDS: tuple[str, ...] = (
     "pyenv",
     "system",
 )
-Status = Literal["ok", "broken"]
+Status = Literal["ok", "broken", "unsupported"]
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
 

@@ -54,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
         print_table(("ID", "KIND", "PYTHON", "IPYKERNEL", "STATUS", "PREFIX"), rows)
     for e in envs:
         if not e.ok:
-            print_warning(f"`{e.id}` is broken: {e.problem}", e.hint)
+            print_warning(f"`{e.id}` is {e.status} (offered as no kernel): {e.problem}", e.hint)
     return 0

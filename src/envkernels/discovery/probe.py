@@ -5,7 +5,8 @@ and registries, a TARGET on the command line, a path from the REST API (the scan
 already-resolved fast path, :func:`build_record`, the one place records are made). It reads, at
 most: the prefix's listing, ``pyvenv.cfg``, the names in ``conda-meta/``, ``lib/``, a ``stat`` of
 the interpreter and of site-packages' ``ipykernel_launcher.py``, and the owning project's listing.
-A problem becomes ``status: "broken"`` with ``problem`` and ``hint`` (:mod:`problems`); nothing
+A problem becomes ``status: "broken"`` with ``problem`` and ``hint`` (:mod:`problems`), a working
+interpreter envkernels cannot start a kernel on (Python 2.7) ``status: "unsupported"``; nothing
 here raises for a bad environment.
 """
 
@@ -18,7 +19,14 @@ from pathlib import Path
 from envkernels.discovery import layout
 from envkernels.discovery.context import Candidate, Signature, signature
 from envkernels.discovery.facts import PythonFacts, parse_pyvenv_cfg, read_facts
-from envkernels.discovery.problems import NO_INTERPRETER, displayable, fix_hint, has_surrogates, interpreter
+from envkernels.discovery.problems import (
+    NO_INTERPRETER,
+    displayable,
+    fix_hint,
+    has_surrogates,
+    interpreter,
+    unsupported,
+)
 from envkernels.discovery.projects import (
     LOCKFILE_NAMES,
     VENV_DIR_NAMES,
@@ -221,6 +229,11 @@ def build_record(
     if problem is not None:
         hint = fix_hint(kind, prefix, project)
     has_ipykernel = status == "ok" and _has_ipykernel(prefix, facts, names, seen)
+    if status == "ok":
+        too_old = unsupported(facts.major_minor, facts.version, interp, name)
+        if too_old is not None:
+            status = "unsupported"
+            problem, hint = too_old
     env_id = layout.environment_id(kind, name, prefix)
     record = Environment(
         id=env_id,

@@ -14,6 +14,10 @@ from envkernels.discovery.facts import PythonFacts
 from envkernels.model import Environment
 
 NO_INTERPRETER = "no Python interpreter (`bin/python`) in the environment"
+# The oldest Python envkernels starts kernels on: its ipykernel overlay (uv resolves for 3.8 and
+# newer) and the magics extension loaded into every kernel (`from __future__ import annotations`,
+# f-strings) both need it. Older interpreters work, but are not offered as kernels.
+MIN_KERNEL_PYTHON = (3, 8)
 _EXECUTABLES = ("bin/python", "bin/python3")
 _WIN_EXECUTABLES = ("Scripts/python.exe", "python.exe")
 
@@ -106,6 +110,34 @@ def displayable(record: Environment) -> Environment:
         problem=f"the path `{prefix}` is not valid UTF-8, so no kernelspec can name it",
         hint="rename the directory to a UTF-8 name (e.g. `mv` it), then list again",
     )
+
+
+def unsupported(major_minor: tuple[int, int] | None, version: str | None,
+                python: str | None, name: str) -> tuple[str, str] | None:
+    """(problem, hint) when envkernels cannot start a kernel on this Python, else None.
+
+    Read from the files like everything in discovery: the version is what the environment's files
+    say, no interpreter is started. The hint names both ways out: give the interpreter a kernel of
+    its own (pip picks the last ipykernel that supports it: 4.x on 2.7, 5.x on 3.6, 6.16 on 3.7;
+    Jupyter then starts that kernelspec as written), or make a current environment.
+    """
+    if major_minor is None or major_minor >= MIN_KERNEL_PYTHON:
+        return None
+    shown = version or ".".join(map(str, major_minor))
+    minimum = ".".join(map(str, MIN_KERNEL_PYTHON))
+    problem = (
+        f"Python {shown}: envkernels starts kernels on Python {minimum} or newer "
+        "(its ipykernel overlay and notebook magics need it); the interpreter itself works"
+    )
+    exe = python or "python"
+    slug = re.sub(r"[^a-z0-9._-]+", "-", (f"python{shown}" if name == shown else name).lower())
+    hint = (
+        f"to use it in Jupyter as it is, give it a kernel of its own: `{exe} -m pip install ipykernel` "
+        f"(pip picks the last ipykernel for Python {major_minor[0]}.{major_minor[1]}), then "
+        f"`{exe} -m ipykernel install --user --name {slug}` (Jupyter starts that kernel as written, "
+        f"without envkernels' magics); or create a current environment: `uv venv --python 3.12 .venv`"
+    )
+    return problem, hint
 
 
 def fix_hint(kind: str, prefix: str, project: str | None) -> str:

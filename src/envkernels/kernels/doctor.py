@@ -5,7 +5,8 @@ finding with SPEC.md's shape (``code``, ``severity``, ``package``, ``message``, 
 
 Codes: ``manager-not-active`` (the server extension, which installs the manager, is not enabled),
 ``provisioner-missing``, ``duplicate-kernelspec`` (two kernelspecs start the same environment),
-``stale-kernelspec``, ``broken-environment``, ``no-ipykernel``.
+``stale-kernelspec``, ``broken-environment``, ``unsupported-environment`` (a working Python
+envkernels cannot start a kernel on, e.g. 2.7: listed, not offered), ``no-ipykernel``.
 """
 
 from __future__ import annotations
@@ -160,7 +161,8 @@ def diagnose(roots: list[str] | None = None, default_roots: bool = True) -> Diag
                 hint,
             )
         )
-    for env in sorted(listing.environments.values(), key=lambda e: e.id):
+    everything = {**listing.refused, **listing.environments}
+    for env in sorted(everything.values(), key=lambda e: e.id):
         diag.findings.extend(_environment_findings(env))
     return diag
 
@@ -185,13 +187,23 @@ def _duplicates(native: dict[str, dict[str, Any]]) -> list[Finding]:
 
 
 def _environment_findings(env: Environment) -> list[Finding]:
+    if env.status == "unsupported":
+        return [
+            Finding(
+                "unsupported-environment",
+                "warning",
+                None,
+                f"`{env.prefix}` ({env.id}) is not offered as a kernel: {env.problem}",
+                env.hint,
+            )
+        ]
     if not env.ok:
         return [
             Finding(
                 "broken-environment",
                 "error",
                 None,
-                f"`{env.prefix}` ({env.id}) is broken: {env.problem}",
+                f"`{env.prefix}` ({env.id}) is broken, so it is not offered as a kernel: {env.problem}",
                 env.hint,
             )
         ]

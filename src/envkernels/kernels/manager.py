@@ -59,6 +59,7 @@ from envkernels.kernels.spec import (
     build_spec,
     interpreter_prefix_of,
     is_plain_ipykernel,
+    refusal,
 )
 from envkernels.model import KINDS, Environment
 
@@ -76,6 +77,7 @@ class Listing:
     resolved: dict[str, str] = field(default_factory=dict)  # another machine's envk-name -> local envk-name
     hidden: frozenset[str] = frozenset()  # kernel names the user removed (kernels/hidden.py)
     unoffered: dict[str, str] = field(default_factory=dict)  # kernel name -> why the traits offer it not
+    refused: dict[str, Environment] = field(default_factory=dict)  # broken/unsupported: start says why
     made: float = 0.0
     models: dict[str, dict[str, Any]] | None = None  # REST models, built on first use (see rest_models)
 
@@ -153,9 +155,12 @@ class EnvKernelSpecManager(KernelSpecManager):
         "installs ipykernel into the environment when its kernel first starts.",
     )
     show_broken = Bool(
-        True,
+        False,
         config=True,
-        help="List broken environments (their kernel refuses to start with the problem and the fix).",
+        help="Also offer broken and unsupported environments (e.g. Python 2.7) as kernels, whose start "
+        "then refuses with the problem and the fix. By default only kernels that start are offered; "
+        "the others stay listed (`envkernels list`, the REST API, the Environments panel) with "
+        "their problem and hint, and a notebook naming one gets that problem when it starts.",
     )
     display_name_format = Unicode(
         DEFAULT_DISPLAY_FORMAT,
@@ -288,7 +293,7 @@ class EnvKernelSpecManager(KernelSpecManager):
         if env.kind in self.hidden_kinds:
             return f"{env.kind} environments are not offered (EnvKernelSpecManager.hidden_kinds)"
         if not env.ok:
-            return "it is broken and broken environments are not offered (EnvKernelSpecManager.show_broken)"
+            return f"{refusal(env)}" + (f". hint: {env.hint}" if env.hint else "")
         return "it has no ipykernel and EnvKernelSpecManager.without_ipykernel is 'hide'"
 
     # ---- native specs (ours or the wrapped manager's) -----------------------------------------
@@ -341,6 +346,8 @@ class EnvKernelSpecManager(KernelSpecManager):
         for env in envs:
             if not self.wanted(env):
                 listing.unoffered[env.kernel_name] = self._why_not_offered(env)
+                if not env.ok and env.kind not in self.hidden_kinds:
+                    listing.refused[env.kernel_name] = env
                 continue
             if env.kernel_name in hidden_names:
                 continue
@@ -591,7 +598,7 @@ class EnvKernelSpecManager(KernelSpecManager):
         """
         name = kernel_name.lower()
         listing = self.refresh()
-        env = listing.environments.get(name)
+        env = listing.environments.get(name) or listing.refused.get(name)  # a refused one says why
         display = None
         if env is None and name in listing.upgraded:
             env = listing.environments.get(listing.upgraded[name])

@@ -24,7 +24,7 @@ from tornado import web
 from envkernels.discovery.layout import has_distribution
 from envkernels.errors import EnvKernelsError
 from envkernels.kernels import overlay
-from envkernels.kernels.spec import ENV_WITHOUT_IPYKERNEL
+from envkernels.kernels.spec import ENV_WITHOUT_IPYKERNEL, refusal
 from envkernels.model import Environment
 
 
@@ -49,9 +49,10 @@ def environment_of(kernel_spec: Any) -> Environment | None:
 
 
 async def prepare(env: Environment, mode: str) -> None:
-    """Make ``env`` startable: raise KernelStartError when it is broken or ipykernel cannot be provided."""
+    """Make ``env`` startable: raise KernelStartError when it is broken or unsupported, or when
+    ipykernel cannot be provided."""
     if not env.ok:
-        raise KernelStartError(f"the environment `{env.prefix}` is broken: {env.problem}", env.hint)
+        raise KernelStartError(refusal(env), env.hint)
     if await asyncio.to_thread(has_distribution, env.prefix, "ipykernel"):
         return
     try:
@@ -69,7 +70,7 @@ class EnvKernelProvisioner(LocalProvisioner):
     """A LocalProvisioner that prepares the environment first (see the module docstring)."""
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
-        """Refuse broken environments, provide ipykernel, then launch as LocalProvisioner does."""
+        """Refuse broken and unsupported environments, provide ipykernel, then launch as usual."""
         env = environment_of(self.kernel_spec)
         if env is not None:
             mode = (self.kernel_spec.env or {}).get(ENV_WITHOUT_IPYKERNEL, "overlay")

@@ -65,7 +65,14 @@ def display_name(env: Environment, fmt: str = DEFAULT_DISPLAY_FORMAT) -> str:
         text = fmt.format(**fields)
     except (KeyError, IndexError, ValueError):
         text = DEFAULT_DISPLAY_FORMAT.format(**fields)
-    return text if env.ok else f"{text} [broken]"
+    return text if env.ok else f"{text} [{env.status}]"
+
+
+def refusal(env: Environment) -> str:
+    """Why a kernel for ``env`` does not start (broken, or a Python envkernels cannot run as a kernel)."""
+    if env.status == "unsupported":
+        return f"envkernels cannot start a kernel for `{env.prefix}`: {env.problem or 'unsupported'}"
+    return f"the environment `{env.prefix}` is broken: {env.problem or 'unusable'}"
 
 
 def kernel_env(env: Environment, activation: Activation, settings: LaunchSettings) -> dict[str, str]:
@@ -85,7 +92,7 @@ def kernel_env(env: Environment, activation: Activation, settings: LaunchSetting
     if activation.unset:
         variables[ENV_UNSET] = ",".join(activation.unset)
     if not env.ok:
-        variables[ENV_PROBLEM] = f"the environment `{env.prefix}` is broken: {env.problem or 'unusable'}"
+        variables[ENV_PROBLEM] = refusal(env)
         if env.hint:
             variables[ENV_HINT] = env.hint
     return variables
