@@ -115,7 +115,7 @@ def test_broken_env_refuses_to_start_with_problem_and_hint(khome: Path, tmp_path
     record = env_at(env)
     assert record.status == "broken"
     ksm = EnvKernelSpecManager(roots=[str(root)], default_roots=False)
-    assert record.kernel_name not in ksm.get_all_specs()  # not offered: it could not start
+    assert record.kernel_name not in list(ksm.get_all_specs())  # not offered: it could not start
     assert EnvKernelSpecManager(roots=[str(root)], default_roots=False, show_broken=True).get_all_specs()[
         record.kernel_name
     ]["spec"]["display_name"].endswith("[broken]")  # unless the admin asks for broken ones too
