@@ -3,7 +3,8 @@
 ``lock_environment(env)`` reads the installed distributions from disk, asks the package index
 (concurrently, through the simple API) for each one's files and sha256 hashes, builds the
 document (:mod:`envkernels.lockfiles.pylock_build`), validates it with ``packaging.pylock`` and
-writes it atomically (every existing version is kept as ``<name>.<UTC time>.bak``), or into a notebook's metadata.
+writes it atomically (every existing version is kept as ``<name>.<UTC time>.bak``), or into a
+notebook's metadata.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from envkernels.lockfiles.read import read_lock
 from envkernels.model import Environment
 from envkernels.sync import history
 from envkernels.sync.plan import Change, SyncPlan, changes_between, installed_map, plan_sync
-from envkernels.sync.uvcall import build_invocation
+from envkernels.sync.uvcall import build_invocation, explain_uv_failure
 
 Progress = Callable[[str, int, int], None]
 UV_TIMEOUT = 3600.0
@@ -45,7 +45,7 @@ class SyncFailedError(CommandError):
         )
         hint = None if restored else f"`envkernels sync {snapshot} --target {target} --yes`"
         super().__init__(cause.argv, cause.returncode, cause.stderr, hint=hint or cause.hint)
-        self.message = f"{self.message}; {how}"
+        self.message = f"{cause.message}; {how}"
         self.snapshot = snapshot
         self.restored = restored
 
@@ -116,6 +116,11 @@ def _uv(plan: SyncPlan, env: Environment, progress: Progress | None) -> list[str
             timeout=UV_TIMEOUT,
             hint="see uv's message above; the lock may be wrong for this environment",
         )
+    except CommandError as exc:
+        better = explain_uv_failure(exc.stderr)
+        if better:
+            exc.message, exc.hint = better
+        raise
     finally:
         inv.cleanup()
     if progress:

@@ -146,3 +146,32 @@ def build_invocation(lock: Lock, packages: Sequence[LockedPackage], python: str)
         argv.append("--require-hashes")
     return UvInvocation(argv=argv, tempfile=tmp, require_hashes=all_hashed,
                         cwd=tempfile.mkdtemp(prefix="envkernels-uv-"))
+
+
+_MISMATCH = re.compile(r"Hash mismatch for `(?P<what>[^`]+)`(?P<rest>.*?)(?:\n\S|\Z)", re.S)
+_HASH = re.compile(r"\b[a-z0-9_]+:[0-9a-f]{16,}\b")
+
+
+def explain_uv_failure(stderr: str) -> tuple[str, str] | None:
+    """(message, hint) for a uv failure envkernels can say better than uv's last line, else None.
+
+    A hash mismatch: uv prints the distribution, then ``Expected:`` and ``Computed:`` hashes on
+    lines of their own; the message names the package and both hashes on one line.
+    """
+    m = _MISMATCH.search(stderr)
+    if not m:
+        return None
+    expected_part, _, computed_part = m.group("rest").partition("Computed:")
+    expected = _HASH.findall(expected_part)
+    computed = _HASH.findall(computed_part)
+    if not expected or not computed:
+        return None
+    message = (
+        f"hash mismatch for `{m.group('what')}`: the lock expects {' or '.join(expected)}, "
+        f"the downloaded file has {', '.join(computed)}"
+    )
+    hint = (
+        "the file the index serves is not the one the lock was made from (replaced or tampered "
+        "with); check the index, or lock again if the change is expected"
+    )
+    return message, hint
