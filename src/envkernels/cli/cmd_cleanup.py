@@ -1,15 +1,22 @@
-"""`envkernels cleanup`: leftover environments under the roots, with sizes; deleted only with --apply."""
+"""`envkernels cleanup`: leftover environments and what deleting each would lose; a trash, not deletion.
+
+``--apply`` moves the proposed ones (``--apply PATH...``: exactly those, including ones that need a
+decision) into the trash; ``--undo [ID]`` puts a cleanup back; ``--trash`` lists the trash;
+``--empty-trash [--older-than DAYS]`` frees the space for good.
+"""
 
 from __future__ import annotations
 
 import argparse
-
-from envkernels.cli.output import print_json, print_table
+import sys
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `cleanup` parser."""
-    p = sub.add_parser("cleanup", help="find leftover environments and their sizes (delete with --apply)")
+    p = sub.add_parser(
+        "cleanup", help="find leftover environments and what each holds (move them to a trash with --apply)"
+    )
     p.add_argument(
         "--root",
         action="append",
@@ -17,44 +24,185 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="look under DIR (repeatable; default: the current directory)",
     )
-    p.add_argument("--apply", action="store_true", help="delete what is listed (default: a dry run)")
-    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument(
+        "--apply",
+        nargs="*",
+        metavar="PATH",
+        help="move the proposed environments to the trash (default: a dry run); "
+        "with PATHs, exactly those (also ones that need a decision)",
+    )
+    what.add_argument(
+        "--undo",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="put back what a cleanup moved (default: the last one)",
+    )
+    what.add_argument("--trash", action="store_true", help="list what the trash holds")
+    what.add_argument("--empty-trash", action="store_true", help="delete what the trash holds, for good")
+    p.add_argument(
+        "--older-than", type=float, metavar="DAYS", help="with --empty-trash: only cleanups older than DAYS"
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """List leftovers; with --apply delete exactly those; exit 0."""
-    import sys
+    """List leftovers; apply, undo, list or empty the trash; exit 0 (2 on bad input)."""
+    from envkernels.cli.inputs import require_directories
+    from envkernels.errors import UsageError
 
-    from envkernels.kernels.cleanup import delete, find_leftovers, human_size
-
+    if args.older_than is not None and not args.empty_trash:
+        raise UsageError(
+            "`--older-than` goes with `--empty-trash`",
+            hint="`envkernels cleanup --empty-trash --older-than 30`",
+        )
+    if args.older_than is not None and args.older_than < 0:
+        raise UsageError("`--older-than` takes a number of days, 0 or more", hint="`--older-than 30`")
+    if args.undo is not None:
+        return _undo(args)
+    if args.trash:
+        return _list_trash(args)
+    if args.empty_trash:
+        return _empty(args)
     roots = args.root or ["."]
+    require_directories(roots)
+    return _listing(args, roots)
+
+
+def _listing(args: argparse.Namespace, roots: list[str]) -> int:
+    from envkernels.cli.output import print_json, print_warning
+    from envkernels.kernels.cleanup import NEEDS_DECISION, PROPOSED, apply, find_leftovers, human_size, select
+
     leftovers = find_leftovers(roots)
-    deleted = delete(leftovers, roots) if args.apply else []
+    applying = args.apply is not None
+    chosen = select(leftovers, args.apply) if applying else []
+    entry, skipped = apply(chosen, roots) if chosen else (None, [])
+    moved = [item["original"] for item in entry.items] if entry else []
+    proposed = [i for i in leftovers if i.status == PROPOSED]
     if args.json:
         print_json(
             {
-                "applied": args.apply,
+                "applied": applying,
                 "leftovers": [item.to_dict() for item in leftovers],
-                "deleted": [item.path for item in deleted],
-                "total_size": sum(item.size for item in leftovers),
+                "moved": moved,
+                "skipped": [{"path": p, "why": why} for p, why in skipped],
+                "trash_id": entry.id if entry else None,
+                "proposed_size": sum(i.size for i in proposed),
             }
         )
-        return 0
+    elif leftovers:
+        _print_text(leftovers, human_size)
+    for path, why in skipped:
+        print_warning(f"`{path}` was left in place: {why}")
     if not leftovers:
         print("no leftover environments found", file=sys.stderr)
         return 0
-    print_table(
-        ("SIZE", "REASON", "PATH", "DETAIL"),
-        [(human_size(i.size), i.reason, i.path, i.detail) for i in leftovers],
+    deciding = sum(1 for i in leftovers if i.status == NEEDS_DECISION)
+    if applying:
+        size = human_size(sum(i.size for i in leftovers if i.path in moved))
+        if entry and moved:
+            print(f"moved {len(moved)} environment(s) ({size}) to the trash as `{entry.id}`", file=sys.stderr)
+            print(f"hint: `envkernels cleanup --undo {entry.id}` puts them back", file=sys.stderr)
+        else:
+            print("nothing moved", file=sys.stderr)
+        return 0
+    summary = f"{len(proposed)} proposed ({human_size(sum(i.size for i in proposed))})"
+    if deciding:
+        summary += f", {deciding} need(s) a decision"
+    print(f"{summary}; nothing moved (dry run)", file=sys.stderr)
+    print(
+        "hint: `envkernels cleanup --apply` (with the same --root options) moves the proposed ones to the "
+        "trash, `--apply PATH` exactly PATH; `envkernels cleanup --undo` puts them back",
+        file=sys.stderr,
     )
-    total = human_size(sum(i.size for i in leftovers))
-    if args.apply:
-        print(f"deleted {len(deleted)} of {len(leftovers)} ({total})", file=sys.stderr)
-    else:
-        count = f"{len(leftovers)} leftover{'s' if len(leftovers) != 1 else ''}"
-        print(f"{count}, {total}; nothing deleted (dry run)", file=sys.stderr)
-        print(
-            "hint: `envkernels cleanup --apply` (with the same --root options) deletes them", file=sys.stderr
-        )
+    return 0
+
+
+def _print_text(leftovers: list[Any], human_size: Any) -> None:
+    """The table, then per environment why, what only it holds, and what uses it."""
+    from envkernels.cli.output import print_table
+
+    print_table(
+        ("SIZE", "DISTS", "ONLY HERE", "MODIFIED", "STATUS", "REASON", "PATH"),
+        [
+            (
+                human_size(i.size),
+                i.distributions,
+                len(i.only_here),
+                (i.last_modified or "?")[:16].replace("T", " "),
+                i.status,
+                i.reason,
+                i.path,
+            )
+            for i in leftovers
+        ],
+    )
+    for i in leftovers:
+        print()
+        print(f"{i.path}: {i.status}")
+        print(f"  why: {i.detail}")
+        if i.only_here:
+            print(f"  only here: {', '.join(i.only_here)}")
+        if i.used_by:
+            print(f"  used by: {'; '.join(i.used_by)}")
+        if i.tools:
+            print(f"  tools: {'; '.join(i.tools)}")
+
+
+def _undo(args: argparse.Namespace) -> int:
+    from envkernels.cli.output import print_json
+    from envkernels.kernels import trash
+
+    entry = trash.undo(args.undo or None)
+    if args.json:
+        print_json(entry.to_dict())
+    for item in entry.items:
+        print(f"restored `{item['original']}`", file=sys.stderr)
+    print(f"cleanup `{entry.id}` undone", file=sys.stderr)
+    return 0
+
+
+def _list_trash(args: argparse.Namespace) -> int:
+    from envkernels.cli.output import print_json, print_table
+    from envkernels.kernels import trash
+    from envkernels.kernels.cleanup import human_size
+
+    found = trash.entries()
+    if args.json:
+        print_json([e.to_dict() for e in found])
+        return 0
+    if not found:
+        print("the trash is empty", file=sys.stderr)
+        return 0
+    rows = []
+    for e in found:
+        state = "interrupted (undo puts back what was moved)" if e.state != "done" else "done"
+        for item in e.items:
+            rows.append(
+                (
+                    e.id,
+                    e.created[:16].replace("T", " "),
+                    human_size(int(item.get("size") or 0)),
+                    state,
+                    item["original"],
+                )
+            )
+    print_table(("ID", "CREATED", "SIZE", "STATE", "ORIGINAL PATH"), rows)
+    return 0
+
+
+def _empty(args: argparse.Namespace) -> int:
+    from envkernels.cli.output import print_json
+    from envkernels.kernels import trash
+    from envkernels.kernels.cleanup import human_size
+
+    removed = trash.empty(args.older_than)
+    if args.json:
+        print_json({"removed": [e.to_dict() for e in removed], "freed": sum(e.size for e in removed)})
+    print(
+        f"deleted {len(removed)} cleanup(s) from the trash ({human_size(sum(e.size for e in removed))})",
+        file=sys.stderr,
+    )
     return 0
