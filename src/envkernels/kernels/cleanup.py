@@ -277,9 +277,8 @@ def find_leftovers(
                 add(env, "duplicate-venv", NEEDS_DECISION, "; ".join(against), others, **facts)
             else:
                 names = ", ".join(f"`{k.name}`" for k in kept) or "another environment"
-                detail = (
-                    f"{elsewhere[0].describe(str(project))}; nothing uses this one and {names} has all it holds"
-                )
+                named_by = elsewhere[0].describe(str(project))
+                detail = f"{named_by}; nothing uses this one and {names} has all it holds"
                 add(env, "duplicate-venv", PROPOSED, detail, others, **facts)
 
     # Environments that are leftovers on their own, wherever they are.

@@ -12,7 +12,8 @@ A process is a Jupyter kernel when its command line names a connection file: one
 runtime directory (``kernel-*.json``, where jupyter_server keeps them), or any readable JSON file
 with ``shell_port`` and ``key`` (jupyter_client alone writes them to a temp dir). Without ``/proc``,
 ``ps`` gives the command lines (rule 1 only). When neither can be read, :func:`running_processes`
-returns None and callers must treat every environment as possibly in use: "nothing runs there" is only said after looking.
+returns None and callers must treat every environment as possibly in use: "nothing runs there" is
+only said after looking.
 """
 
 from __future__ import annotations
