@@ -181,3 +181,16 @@ def test_a_gone_interpreter_env_lists_what_only_it_holds(
     env = gone_env(tmp_path / "root" / "old")
     item = by_path(cleanup_json(capsys, "--root", str(env.parent)))[str(env)]
     assert item["reason"] == "interpreter-gone" and item["only_here"] == ["six==1.16.0"]
+
+
+def test_undo_without_an_id_puts_back_the_last_cleanup_only(
+    chome: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = gone_env(tmp_path / "r1" / "old")
+    second = gone_env(tmp_path / "r2" / "old")
+    cleanup_json(capsys, "--root", str(first.parent), "--apply")
+    cleanup_json(capsys, "--root", str(second.parent), "--apply")  # within the same second, often
+    assert main(["cleanup", "--undo"]) == 0
+    assert second.is_dir() and not first.exists()
+    assert main(["cleanup", "--undo"]) == 0
+    assert first.is_dir()

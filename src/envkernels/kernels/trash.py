@@ -173,7 +173,7 @@ def _entry(entry_dir: Path, data: dict[str, Any]) -> TrashEntry:
 
 
 def entries() -> list[TrashEntry]:
-    """Every trash entry, oldest first (an entry without a readable manifest is skipped)."""
+    """Every trash entry, oldest first by creation time (an entry without a readable manifest is skipped)."""
     out = []
     try:
         names = sorted(os.listdir(trash_dir()))
@@ -187,7 +187,7 @@ def entries() -> list[TrashEntry]:
             continue
         if isinstance(data, dict):
             out.append(_entry(entry_dir, data))
-    return out
+    return sorted(out, key=lambda e: (e.created, e.id))  # two cleanups in one second: by the microsecond
 
 
 def undo(entry_id: str | None = None) -> TrashEntry:
