@@ -3,7 +3,8 @@
 Each test warms both caches (the CLI's on-disk cache, and a live worker's in-process caches, the
 path `%envcheck` takes), changes the environment in a way that leaves the site-packages
 directory's mtime alone (which the earlier mtime rule could not see), and requires the very next
-call of both to give the new verdict.
+call of both to give the new verdict. The worker's warm answers are watched by inotify once
+reused; the tests that change files in place run with it and without it (`stat` only).
 """
 
 from __future__ import annotations
@@ -14,8 +15,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from envfactory import make_venv, uv, venv_python
 from envkernels.worker import Worker
+
+both_ways = pytest.mark.parametrize("watch", ["inotify", "stat"])
+
+
+def _watching(watch: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if watch == "stat":
+        monkeypatch.setenv("ENVKERNELS_NO_INOTIFY", "1")
 
 
 def _cli(prefix: Path) -> set[tuple[str, str]]:
@@ -51,7 +61,11 @@ def _site(prefix: Path) -> Path:
     return next(prefix.glob("lib/python3*/site-packages"))
 
 
-def test_replacing_a_metadata_file_changes_the_next_verdict(tmp_path: Path, isolated_home: Path) -> None:
+@both_ways
+def test_replacing_a_metadata_file_changes_the_next_verdict(
+    tmp_path: Path, isolated_home: Path, watch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _watching(watch, monkeypatch)
     prefix = make_venv(tmp_path / "env", ["six==1.16.0", "idna==3.7"])
     worker = Worker()
     _warm(prefix, worker, set())
@@ -83,10 +97,12 @@ def test_reinstalling_the_same_version_changes_the_next_verdict(tmp_path: Path, 
     assert _worker(worker, prefix) == expected
 
 
+@both_ways
 def test_editing_an_editable_projects_metadata_changes_the_next_verdict(
-    tmp_path: Path, isolated_home: Path
+    tmp_path: Path, isolated_home: Path, watch: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A legacy editable project: its `.egg-info` on the path (a `.pth`), rewritten in place by setuptools."""
+    _watching(watch, monkeypatch)
     prefix = make_venv(tmp_path / "env", ["six==1.16.0", "setuptools<81"])
     project = tmp_path / "proj"
     project.mkdir()

@@ -106,3 +106,49 @@ def store(kind: str, key: str, stamps_: list[Stamp], payload: dict[str, Any]) ->
             raise
     except OSError:
         return
+
+
+# -- in-process answers watched by inotify ------------------------------------------------------
+
+
+def arm(key: Any, recorded: Iterable[Iterable[Any]]) -> list[Any] | None:
+    """Hand the directories of ``recorded`` stamps to inotify; returns the stamps left to ``stat``.
+
+    A file's stamp is covered by a watch on its directory (inotify reports a change to any file
+    in a watched directory: written in place, replaced, removed), a directory's by a watch on
+    itself, and a missing path's by a watch on its parent (its creation). What cannot be watched
+    stays a ``stat`` check. None when inotify is not available (everything stays a ``stat``).
+    The caller checks every stamp once *after* arming, so nothing changes unseen in between.
+    """
+    from envkernels.discovery.watch import open_watcher
+
+    watcher = open_watcher()
+    if watcher is None:
+        return None
+    by_dir: dict[str, list[Any]] = {}
+    for entry in recorded:
+        path, mtime, *_rest = entry
+        directory = path if mtime is not None and os.path.isdir(path) else os.path.dirname(path)
+        by_dir.setdefault(directory, []).append(list(entry))
+    unwatched = watcher.watch(key, by_dir)
+    if unwatched is None:
+        watcher.forget(key)
+        return None
+    return [s for d in unwatched for s in by_dir[d]]
+
+
+def watched_still_valid(key: Any, stat_only: list[Any]) -> bool:
+    """True when inotify saw nothing under ``key``'s directories and the rest still ``stat``s the same."""
+    from envkernels.discovery.watch import open_watcher
+
+    watcher = open_watcher()
+    return watcher is not None and not watcher.changed(key) and still_valid(stat_only)
+
+
+def disarm(key: Any) -> None:
+    """Stop watching for ``key`` (its answer was dropped)."""
+    from envkernels.discovery.watch import open_watcher
+
+    watcher = open_watcher()
+    if watcher is not None:
+        watcher.forget(key)
