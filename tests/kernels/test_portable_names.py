@@ -220,3 +220,15 @@ def test_notebook_saved_on_another_machine_runs_in_the_local_project_env(
     assert outputs and outputs[0]["name"] == "stdout"
     assert outputs[0]["text"].strip() == str(mine.resolve())
     assert saved.metadata["kernelspec"]["name"] == name  # the notebook keeps its portable name
+
+
+def test_an_unresolvable_name_names_the_closest_local_environments(machine: Path) -> None:
+    envs = records(machine / "projects")
+    mine = env_at(machine / "projects" / "myproject" / ".venv")
+    with pytest.raises(KernelNameNotResolved) as info:
+        resolve_kernel_name(f"envk-{mine.kind}-myprojekt-{FOREIGN_HASH}", envs)
+    assert info.value.candidates == ()
+    assert info.value.closest and info.value.closest[0].prefix == mine.prefix  # the most alike first
+    assert f"closest here: {mine.kernel_name} ({mine.kind}: {mine.prefix})" in str(info.value)
+    with pytest.raises(KernelNameNotResolved, match="no environment is offered as a kernel here"):
+        resolve_kernel_name(f"envk-{mine.kind}-myprojekt-{FOREIGN_HASH}", [])

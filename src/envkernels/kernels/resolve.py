@@ -24,6 +24,7 @@ starting the wrong one silently is worse than asking.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -52,13 +53,21 @@ class KernelNameNotResolved(NoSuchKernel):
     """No local environment, or more than one, fits a kernel name from another machine.
 
     A :class:`NoSuchKernel` (so jupyter_client and jupyter_server treat it as an unknown kernel)
-    whose message says what was looked for and, when ambiguous, which environments fit.
+    whose message says what was looked for and, when ambiguous, which environments fit, or when
+    nothing fits, the closest local environments.
     """
 
-    def __init__(self, name: str, message: str, candidates: tuple[Environment, ...] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        message: str,
+        candidates: tuple[Environment, ...] = (),
+        closest: tuple[Environment, ...] = (),
+    ) -> None:
         super().__init__(name)
         self.message = message
-        self.candidates = candidates
+        self.candidates = candidates  # the environments that fit equally well (ambiguous)
+        self.closest = closest  # when nothing fits: the local environments most like the name
 
     def __str__(self) -> str:
         return self.message
@@ -117,6 +126,21 @@ def _narrow(
     return kept or candidates
 
 
+def closest_environments(
+    wanted: PortableName, environments: Iterable[Environment], n: int = 3
+) -> list[Environment]:
+    """The ``n`` environments whose ``<kind>-<slug>`` is most like the wanted one (for error messages).
+
+    By similarity of the names (``difflib``), same-kind environments first at equal similarity.
+    """
+    target = f"{wanted.kind}-{wanted.slug}"
+    scored = []
+    for env in environments:
+        ratio = difflib.SequenceMatcher(None, target, f"{env.kind}-{slugify(env.name)}").ratio()
+        scored.append((-ratio, env.kind != wanted.kind, env.kernel_name, env))
+    return [env for *_, env in sorted(scored, key=lambda item: item[:3])[:n]]
+
+
 def resolve_kernel_name(
     name: str,
     environments: Iterable[Environment],
@@ -142,10 +166,17 @@ def resolve_kernel_name(
         )
     candidates = [env for env in envs if env.kind == wanted.kind and slugify(env.name) == wanted.slug]
     if not candidates:
+        closest = closest_environments(wanted, envs)
+        near = (
+            "; closest here: " + ", ".join(f"{env.kernel_name} ({env.kind}: {env.prefix})" for env in closest)
+            if closest
+            else "; no environment is offered as a kernel here"
+        )
         raise KernelNameNotResolved(
             name,
             f"No such kernel named {name}: no {wanted.kind} environment named `{wanted.slug}` on this "
-            "machine (create the project's environment here, or pick another kernel)",
+            f"machine{near} (create the project's environment here, or pick another kernel)",
+            closest=tuple(closest),
         )
     candidates = _narrow(candidates, lambda env: _project_slug(env) == wanted.slug)
     if record is not None:
