@@ -20,16 +20,24 @@ CASES: list[tuple[str, list[str]]] = [
     ("check", ["check", "{env}", "--notebook", "{nb}"]),
     ("check", ["check", "{env}", "--notebook", "{nb}", "--json"]),
     ("check", ["check", "{env}", "--lock", "{nb}"]),
+    ("check", ["check", "{env}", "--lock", "{missing}"]),
     ("lock", ["lock", "{env}", "--notebook", "{nb}", "-o", "-"]),
+    ("lock", ["lock", "{env}", "--no-hashes", "-o", "{missing}/pylock.toml"]),
     ("sync", ["sync", "{nb}", "--target", "{env}"]),
     ("sync", ["sync", "{nb}", "--target", "{env}", "--json"]),
+    ("sync", ["sync", "{missing}", "--target", "{env}"]),
+    ("sync", ["sync", "{nb}", "--create", "--target", "{missing}"]),
     ("audit", ["audit", "{nb}", "--json"]),
+    ("audit", ["audit", "{env}", "--db", "{missing}", "--json"]),
     ("kernels", ["kernels", "install", "{missing}"]),
     ("kernels", ["kernels", "install", "--all", "--no-default-roots", "--root", "{missing}"]),
     ("doctor", ["doctor", "--no-default-roots", "--root", "{missing}"]),
     ("doctor", ["doctor", "--json", "--no-default-roots", "--root", "{missing}"]),
     ("cleanup", ["cleanup", "--root", "{missing}"]),
     ("cleanup", ["cleanup", "--root", "{missing}", "--json"]),
+    ("cleanup", ["cleanup", "--root", "{env}/..", "--apply", "{env}", "--json"]),
+    ("cleanup", ["cleanup", "--undo", "no-such-id"]),
+    ("cleanup", ["cleanup", "--older-than", "3"]),
 ]
 
 
@@ -49,7 +57,9 @@ def test_bad_input_exits_2_with_only_the_error_and_its_hint(
     nb = tmp_path / "notes.ipynb"
     nb.write_text("this is not a notebook\n")
     values = {"{env}": str(small_env), "{nb}": str(nb), "{missing}": str(tmp_path / "missing")}
-    code = main([values.get(a, a) for a in argv])
+    for key, value in values.items():
+        argv = [a.replace(key, value) for a in argv]
+    code = main(argv)
     out, err = capsys.readouterr()
     assert code == 2
     assert out == ""

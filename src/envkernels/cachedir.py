@@ -1,7 +1,9 @@
 """envkernels' cache directory, and the atomic write every cache uses.
 
 Everything under it can be rebuilt (the check's and the audit's caches, ipykernel overlays,
-advisory indexes, write locks); deleting it is always safe.
+advisory indexes, write locks) except ``trash/``: the environments ``envkernels cleanup --apply``
+moved there until ``cleanup --empty-trash`` (deleting ``trash/`` loses what ``cleanup --undo``
+would put back).
 """
 
 from __future__ import annotations

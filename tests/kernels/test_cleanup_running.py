@@ -15,7 +15,7 @@ from cleanuphelpers import by_path, chome, cleanup_json
 
 from envfactory import make_venv
 from envkernels.cli import main
-from envkernels.kernels import cleanup
+from envkernels.kernels import cleanup, running
 
 __all__ = ["chome"]  # a fixture, imported for the tests below
 
@@ -113,3 +113,19 @@ def test_a_process_started_after_the_listing_stops_the_move(
     )
     assert (proj / "venv" / "pyvenv.cfg").is_file()
     assert not list((chome / ".cache" / "envkernels" / "trash").glob("*/items"))
+
+
+def test_without_proc_the_ps_listing_finds_a_process_by_its_program(tmp_path: Path) -> None:
+    # The fallback used where /proc does not exist (macOS), run here against the real `ps`.
+    if shutil.which("ps") is None:
+        pytest.skip("no `ps` on this machine")
+    env = make_venv(tmp_path / "env")
+    proc = subprocess.Popen([str(env / "bin" / "python"), "-c", "import time; time.sleep(600)"])
+    try:
+        listed = running._from_ps(set())
+        assert listed is not None
+        users = running.users_of(str(env), listed)
+        assert [p.pid for p in users] == [proc.pid]
+    finally:
+        proc.kill()
+        proc.wait()
