@@ -316,3 +316,34 @@ def test_apply_of_a_path_cleanup_does_not_list_moves_nothing(
     assert captured.out == ""
     assert captured.err.startswith(f"error: `{cluttered / 'healthy'}` is not an environment")
     assert (cluttered / "proj" / "venv").is_dir() and (cluttered / "healthy").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("files", "kept", "stray", "tools"),
+    [
+        # pdm records the interpreter it uses in `.pdm-python` (`pdm use` writes the path).
+        ({".pdm-python": "{proj}/venv/bin/python\n", "pdm.lock": ""}, "venv", ".venv",
+         ["pdm uses `venv` (.pdm-python)"]),
+        # hatch: the default environment's `path` in pyproject.toml.
+        ({"pyproject.toml": "[project]\nname = 'p'\n\n[tool.hatch.envs.default]\npath = 'env'\n"},
+         "env", ".venv", ["hatch uses `env` ([tool.hatch.envs.default] path)"]),
+        # poetry without in-project set uses an existing `.venv`.
+        ({"poetry.lock": "", "pyproject.toml": "[tool.poetry]\nname = 'p'\n"}, ".venv", "venv",
+         ["poetry uses `.venv` (poetry uses an existing `.venv`)"]),
+    ],
+    ids=["pdm", "hatch", "poetry-existing-venv"],
+)
+def test_each_tools_setting_names_the_environment_it_uses(
+    files: dict[str, str], kept: str, stray: str, tools: list[str],
+    chome: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for name, text in files.items():
+        (proj / name).write_text(text.replace("{proj}", str(proj)))
+    make_venv(proj / kept)
+    make_venv(proj / stray)
+    found = by_path(cleanup_json(capsys, "--root", str(tmp_path)))
+    assert list(found) == [str(proj / stray)]
+    assert found[str(proj / stray)]["status"] == "proposed"
+    assert found[str(proj / stray)]["tools"] == tools
