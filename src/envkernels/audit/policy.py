@@ -131,8 +131,10 @@ def read_project_config(project: str | os.PathLike[str] | None) -> AuditConfig:
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
+    from envkernels.limits import read_limited
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_limited(path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BadInputError(
             f"`{path}` cannot be read as TOML: {exc}",

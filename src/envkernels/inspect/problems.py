@@ -48,9 +48,12 @@ class InputError(Exception):
 
 def read_text(path: str) -> str:
     """A user's text file as UTF-8; InputError naming the file when it cannot be read."""
+    from envkernels.limits import TooLargeError, read_limited
+
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        raw = read_limited(path)
+    except TooLargeError as exc:
+        raise InputError(InputProblem(path, exc.message, hint=exc.hint)) from exc
     except OSError as exc:
         raise InputError(InputProblem(path, f"`{path}` cannot be read ({exc.strerror})")) from exc
     try:

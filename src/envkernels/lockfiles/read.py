@@ -98,9 +98,11 @@ def format_from_content(text: str) -> str | None:
 
 def read_text(path: str | os.PathLike[str]) -> str:
     """The file's text (UTF-8, BOM dropped); NotFoundError/BadInputError naming the file."""
+    from envkernels.limits import read_limited
+
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        raw = read_limited(p)
     except FileNotFoundError as exc:
         raise NotFoundError(f"`{p}` does not exist", hint=_HINT) from exc
     except IsADirectoryError as exc:

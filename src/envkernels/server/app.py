@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, List, Unicode, default
+from traitlets import Bool, Float, Int, List, Unicode, default
 
 from envkernels.server.handlers import routes
 from envkernels.server.service import EnvironmentService, ServiceConfig
@@ -87,6 +87,32 @@ class EnvKernelsApp(ExtensionApp):
         config=True,
         help="Treat a package whose license cannot be read as denied (None: leave it to the project).",
     )
+    heavy_workers = Int(
+        4,
+        config=True,
+        help="Threads for heavy requests (audit, check, lock, sync, tree, diff). Listing and single "
+        "records run apart, so slow heavy work never blocks them.",
+    )
+    heavy_queue = Int(
+        16,
+        config=True,
+        help="Heavy requests that may wait for a thread; past that a request is refused at once (503).",
+    )
+    max_lock_bytes = Int(
+        8 << 20,
+        config=True,
+        help="Largest lockfile or project file read, in bytes (default 8 MiB); larger is 413.",
+    )
+    max_notebook_bytes = Int(
+        32 << 20,
+        config=True,
+        help="Largest notebook read, in bytes (default 32 MiB); larger is 413.",
+    )
+    max_request_bytes = Int(
+        1 << 20,
+        config=True,
+        help="Largest REST request body, in bytes (default 1 MiB); larger is 413.",
+    )
     allow_sync = Bool(
         True,
         config=True,
@@ -114,8 +140,14 @@ class EnvKernelsApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Freeze the traits into the service the handlers call, and the per-env sync guard."""
+        from envkernels import limits
+        from envkernels.server.work import WorkPools
+
         self.syncs_running: set[str] = set()
         self.service = EnvironmentService(self.service_config())
+        self.pools = WorkPools(heavy_workers=self.heavy_workers, heavy_queue=self.heavy_queue)
+        limits.configure(lock=self.max_lock_bytes, notebook=self.max_notebook_bytes,
+                         request=self.max_request_bytes)
         base_url = self.serverapp.base_url if self.serverapp else "/"
         roots = ", ".join(self.service.config.roots) or "-"
         self.log.info("envkernels: REST API under %senvkernels/api/ (roots: %s)", base_url, roots)
@@ -142,6 +174,12 @@ class EnvKernelsApp(ExtensionApp):
             licenses=self.audit_licenses,
             allow_sync=self.allow_sync,
         )
+
+    async def stop_extension(self) -> None:
+        """Stop the thread pools when the server stops."""
+        pools = getattr(self, "pools", None)
+        if pools is not None:
+            pools.shutdown()
 
     def initialize_handlers(self) -> None:
         """Register the REST routes (the base class joins them onto base_url)."""

@@ -1,13 +1,13 @@
 """The REST handlers under ``<base_url>envkernels/api/``: thin, authenticated, authorized.
 
 Each method carries ``@web.authenticated`` and ``@authorized`` (resource ``envkernels``), reads
-its arguments, runs the blocking engine call in a worker thread, and writes the JSON the
-service built. Engine errors become ``{"message", "hint", "reason"}`` with 400/403/404/409.
+its arguments, runs the blocking engine call in a worker thread (heavy work on a bounded pool,
+listing apart: see :mod:`envkernels.server.work`), and writes the JSON the service built. Engine
+errors become ``{"message", "hint", "reason"}`` with 400/403/404/409/413; a full backlog is 503.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Callable
@@ -19,8 +19,11 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from envkernels.errors import ConflictError, EnvKernelsError, UsageError
+from envkernels.limits import current as current_limits
+from envkernels.limits import too_large
 from envkernels.server.http_errors import ApiError, api_error, error_body
 from envkernels.server.service import EnvironmentService
+from envkernels.server.work import Busy, WorkPools
 
 AUTH_RESOURCE = "envkernels"
 API = "envkernels/api"
@@ -55,10 +58,29 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
                          status_code, body["message"])
         self.finish(json.dumps(body))
 
+    @property
+    def pools(self) -> WorkPools:
+        """The extension's thread pools (heavy work bounded, light work apart)."""
+        return self.extensionapp.pools  # type: ignore[attr-defined]
+
     async def engine(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking engine call in a worker thread; its errors become HTTP errors."""
+        """Run a slow engine call (audit, check, lock, sync, tree, diff) on the bounded heavy pool.
+
+        Its errors become HTTP errors; a full backlog is 503 at once.
+        """
         try:
-            return await asyncio.to_thread(func, *args, **kwargs)
+            return await self.pools.heavy(func, *args, **kwargs)
+        except Busy as exc:
+            raise ApiError(503, f"the server is busy: {exc}",
+                           "try again in a moment; an administrator can raise "
+                           "`c.EnvKernelsApp.heavy_workers` / `heavy_queue`", "busy") from exc
+        except EnvKernelsError as exc:
+            raise api_error(exc) from exc
+
+    async def quick(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a quick engine call (listing, one record) on the light pool, apart from heavy work."""
+        try:
+            return await self.pools.light(func, *args, **kwargs)
         except EnvKernelsError as exc:
             raise api_error(exc) from exc
         except OSError as exc:
@@ -68,8 +90,12 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
                            "check the path and its permissions", "os-error") from exc
 
     def json_body(self) -> dict[str, Any]:
-        """The request body as a JSON object (400 when it is not one; an empty body is ``{}``)."""
+        """The request body as a JSON object (400 when it is not one, 413 when too large; empty is ``{}``)."""
         raw = self.request.body
+        limit = current_limits().request
+        if raw and len(raw) > limit:
+            exc = too_large("the request body", len(raw), limit, "`c.EnvKernelsApp.max_request_bytes`")
+            raise api_error(exc)
         if not raw or not raw.strip():
             return {}
         try:
@@ -105,7 +131,7 @@ class EnvironmentsHandler(EnvKernelsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        envs = await self.engine(self.service.environments)
+        envs = await self.quick(self.service.environments)
         self.send([self.service.record(e) for e in envs])
 
 
@@ -115,7 +141,7 @@ class RefreshHandler(EnvKernelsHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        envs = await self.engine(self.service.environments, fresh=True)
+        envs = await self.quick(self.service.environments, fresh=True)
         ksm = self.serverapp.kernel_spec_manager
         refresh = getattr(ksm, "async_refresh", None)
         if refresh is not None:
@@ -129,7 +155,7 @@ class EnvironmentHandler(EnvKernelsHandler):
     @web.authenticated
     @authorized
     async def get(self, env_id: str) -> None:
-        env = await self.engine(self.service.environment, env_id)
+        env = await self.quick(self.service.environment, env_id)
         self.send(self.service.record(env))
 
 

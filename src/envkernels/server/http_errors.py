@@ -1,4 +1,4 @@
-"""How engine errors become HTTP answers: ``{"message", "hint", "reason"}`` with 400/403/404/409.
+"""How engine errors become HTTP answers: ``{"message", "hint", "reason"}`` with 400/403/404/409/413.
 
 Pure mapping from an exception to (status, body), so the table is tested without a server.
 ``reason`` is a short stable word the UI can branch on; ``message`` and ``hint`` are for people.
@@ -19,6 +19,7 @@ from envkernels.errors import (
     NotFoundError,
     UsageError,
 )
+from envkernels.limits import TooLargeError
 from envkernels.server.paths import OutsideRootError
 
 # Most specific first: BadInputError is also a ValueError, NotFoundError a LookupError.
@@ -27,6 +28,7 @@ _STATUS: tuple[tuple[type[EnvKernelsError], int, str], ...] = (
     (NotFoundError, 404, "not-found"),
     (ConflictError, 409, "conflict"),
     (CommandError, 409, "command-failed"),
+    (TooLargeError, 413, "too-large"),
     (BadInputError, 400, "bad-input"),
     (UsageError, 400, "bad-request"),
 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from envkernels.errors import NotFoundError, UsageError
+from envkernels.limits import check_size
 from envkernels.model import Environment
 from envkernels.server import compare, graph
 from envkernels.server.paths import inside_root, relative_to_root
@@ -92,6 +93,9 @@ class EnvironmentService:
             raise NotFoundError(f"no notebook at `{notebook}`", hint=_RELATIVE_HINT)
         if lock_path is not None and not os.path.isfile(lock_path):
             raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
+        for named in (nb_path, lock_path):
+            if named is not None:
+                check_size(named)  # 413 before reading, not an input error after
         return check_environment(env, lock=lock_path, notebook=nb_path).to_dict()
 
     def audit(self, env_id: str, licenses: bool | None = None) -> dict[str, Any]:

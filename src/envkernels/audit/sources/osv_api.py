@@ -103,7 +103,7 @@ class OsvApiSource(AdvisorySource):
                 return b"".join(parts)
             if sock is not None and sock.fileno() != -1:
                 sock.settimeout(wait)
-            chunk = resp.read(_CHUNK)
+            chunk = resp.read1(_CHUNK)  # what one recv gives: read() would wait for all of it
             if not chunk:
                 return b"".join(parts)
             size += len(chunk)
