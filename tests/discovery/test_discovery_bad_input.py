@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from discohelpers import by_prefix, fake_conda_env, under, write
 from envfactory import make_venv
 from envkernels.discovery import discover, environment_from_prefix
 from envkernels.discovery.roots import MAX_DEPTH
+from envkernels.uvbin import uv_binary
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +45,16 @@ def test_dangling_interpreter_link_is_broken_with_a_hint(
     env = by_prefix(discover([tmp_path / "root"], default_roots=False), env_dir)
     assert env.status == "broken"
     assert "/nonexistent/python3.99" in (env.problem or "")
-    assert env.hint and "uv venv --clear" in env.hint
+    assert env.hint and "--clear" not in env.hint
     assert env.has_ipykernel is False
+    # The hint is a command that repairs it in place, keeping what is installed.
+    before = sorted(p.name for p in env_dir.glob("lib/python*/site-packages/*"))
+    command = env.hint.split("`")[1]
+    assert command.startswith("uv venv --allow-existing ")
+    subprocess.run([uv_binary(), *shlex.split(command)[1:]], check=True, capture_output=True)
+    repaired = by_prefix(discover([tmp_path / "root"], default_roots=False), env_dir)
+    assert repaired.status == "ok", repaired.problem
+    assert sorted(p.name for p in env_dir.glob("lib/python*/site-packages/*")) == before
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00\xff\xfe garbage [[[ no equals sign\n\x80\x81\n"])

@@ -343,8 +343,10 @@ def audit_environment(
     ``deadline``: seconds the whole audit may take (default: the configuration's, else 30).
     """
     # The inventory: installed_distributions(), kept in memory and on disk while site-packages is unchanged.
+    from envkernels.discovery.problems import require_readable
     from envkernels.inspect.inventory import inventory
 
+    require_readable(env.prefix, "audit")  # an unreadable environment is not a clean one
     cfg, notes = _configuration(project or env.project, config, deadline)
     clock = _deadline(cfg)
     source = select_source(cfg, db=db, api_url=api_url, deadline=clock)

@@ -25,6 +25,9 @@ from envkernels.discovery.problems import (
     fix_hint,
     has_surrogates,
     interpreter,
+    interrupted_sync,
+    permission_hint,
+    unreadable_site_packages,
     unsupported,
 )
 from envkernels.discovery.projects import (
@@ -188,11 +191,16 @@ def build_record(
         except (OSError, ValueError) as exc:
             names = {}
             problem = f"the environment directory cannot be read ({getattr(exc, 'strerror', None) or exc})"
+            hint = permission_hint(prefix)
     cfg = None
     if cfg_text is not None:
         cfg = parse_pyvenv_cfg(cfg_text)
     elif "pyvenv.cfg" in names:
-        cfg = parse_pyvenv_cfg(_read_small(f"{prefix}/pyvenv.cfg"))
+        cfg_text, cfg_error = _read_small(f"{prefix}/pyvenv.cfg")
+        cfg = parse_pyvenv_cfg(cfg_text)
+        if cfg_error is not None and problem is None:
+            problem = f"`{prefix}/pyvenv.cfg` cannot be read ({cfg_error})"
+            hint = permission_hint(f"{prefix}/pyvenv.cfg")
     conda_names = None
     if "conda-meta" in names:
         try:
@@ -217,6 +225,13 @@ def build_record(
         home = cfg.get("home")
         if not home:
             problem = "`pyvenv.cfg` is empty or has no `home =` line"
+    if problem is None:
+        unreadable = unreadable_site_packages(prefix, facts.lib_dir)
+        if unreadable is not None:
+            problem = f"`{unreadable[0]}` cannot be read ({unreadable[1]}), so what is installed is unknown"
+            hint = permission_hint(unreadable[0])
+    if problem is None:
+        problem, hint = interrupted_sync(prefix, seen)
     if seen is not None and problem is None and cfg and cfg.get("home") and interp is not None:
         # A venv's interpreter is a link into `home`: watching that one directory (shared by every
         # venv of that base Python) sees the base interpreter go away, for one stat instead of one per venv.
@@ -226,7 +241,7 @@ def build_record(
     if project_names is None and project is not None:
         project_names = listing(project)
     status = "ok" if problem is None else "broken"
-    if problem is not None:
+    if problem is not None and hint is None:
         hint = fix_hint(kind, prefix, project)
     has_ipykernel = status == "ok" and _has_ipykernel(prefix, facts, names, seen)
     if status == "ok":
@@ -257,16 +272,21 @@ def build_record(
     return displayable(record) if has_surrogates(prefix, project) else record
 
 
-def _read_small(path: str) -> str:
-    """A small file's text ("" when unreadable): os.open/read/close, without io's buffering layers."""
+def _read_small(path: str) -> tuple[str, str | None]:
+    """A small file's text and, when it could not be read, why ("" and None when it is gone).
+
+    os.open/read/close, without io's buffering layers.
+    """
     try:
         fd = os.open(path, os.O_RDONLY)
-    except (OSError, ValueError):
-        return ""
+    except FileNotFoundError:
+        return "", None
+    except (OSError, ValueError) as exc:
+        return "", getattr(exc, "strerror", None) or str(exc)
     try:
-        return os.read(fd, 65536).decode("utf-8", "replace")
-    except OSError:
-        return ""
+        return os.read(fd, 65536).decode("utf-8", "replace"), None
+    except OSError as exc:
+        return "", exc.strerror or str(exc)
     finally:
         os.close(fd)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 
+from envkernels.cachedir import cache_dir
 from envkernels.discovery.context import Signature
 from envkernels.discovery.facts import PythonFacts
 from envkernels.model import Environment
@@ -140,29 +141,145 @@ def unsupported(major_minor: tuple[int, int] | None, version: str | None,
     return problem, hint
 
 
+PENDING_SYNC = ".envkernels/pending.json"  # what a running sync leaves in the prefix (see sync/history.py)
+
+
+def permission_hint(path: str) -> str:
+    """How to make ``path`` readable again: permissions, never a command that removes anything."""
+    return (
+        f"make it readable to the user running envkernels: `ls -ld {path}` shows its owner and mode; "
+        f"as that owner, `chmod -R u+rwX,go+rX {path}` (or ask them to)"
+    )
+
+
+def unreadable_site_packages(prefix: str, lib_dir: str | None) -> tuple[str, str] | None:
+    """``(site-packages, why)`` when the environment's site-packages exists but cannot be listed.
+
+    One ``access`` call per environment: a root process that has dropped CAP_DAC_OVERRIDE and a
+    plain user are told the truth alike.
+    """
+    if not lib_dir:
+        return None
+    path = f"{lib_dir}/site-packages"
+    if not os.path.isdir(path):
+        return None
+    if os.access(path, os.R_OK | os.X_OK):
+        return None
+    return path, "Permission denied"
+
+
+def require_readable(prefix: str, action: str) -> None:
+    """Raise BadInputError when ``prefix`` or one of its site-packages cannot be read.
+
+    What cannot be read looks empty; a lock or an audit of it would say "0 packages" or "no
+    vulnerabilities" about an environment nobody looked at.
+    """
+    from envkernels.discovery.layout import site_packages_dirs
+    from envkernels.errors import BadInputError
+
+    for path in (prefix, *map(str, site_packages_dirs(prefix))):
+        if os.path.isdir(path) and not os.access(path, os.R_OK | os.X_OK):
+            raise BadInputError(
+                f"`{path}` cannot be read (Permission denied), so envkernels cannot {action} `{prefix}`",
+                hint=permission_hint(path),
+            )
+
+
+def pending_sync_files(prefix: str) -> tuple[str, str]:
+    """Where a running (or killed) sync of ``prefix`` leaves its mark: in the prefix, or in the cache."""
+    from envkernels.discovery.layout import prefix_hash
+
+    return f"{prefix}/{PENDING_SYNC}", str(cache_dir() / "envs" / prefix_hash(prefix) / "pending.json")
+
+
+def _pending_mark(prefix: str, seen: dict[str, Signature] | None = None) -> dict[str, object] | None:
+    """The mark a sync of ``prefix`` left (running or killed), or None."""
+    import json
+
+    for path in pending_sync_files(prefix):
+        if seen is not None:
+            try:
+                st = os.stat(os.path.dirname(path))
+                seen[os.path.dirname(path)] = (st.st_mtime_ns, st.st_ino, st.st_size)
+            except OSError:
+                seen[os.path.dirname(path)] = None
+        try:
+            with open(path, "rb") as fh:
+                data = json.loads(fh.read(65536))
+        except (OSError, ValueError):
+            continue
+        return data if isinstance(data, dict) else {}
+    return None
+
+
+def _interrupted_problem(mark: dict[str, object]) -> str:
+    started = mark.get("started")
+    return f"a sync started {started or 'earlier'} was interrupted: the environment may be half-changed"
+
+
+def interrupted_sync(prefix: str, seen: dict[str, Signature] | None = None) -> tuple[str | None, str | None]:
+    """``(problem, hint)`` when a sync of ``prefix`` was interrupted (its mark left, no sync running).
+
+    The hint is the rollback: syncing back to the snapshot taken before the sync started.
+    """
+    import shlex
+
+    mark = _pending_mark(prefix, seen)
+    if mark is None:
+        return None, None
+    from envkernels.lockfiles.atomic import is_held
+
+    if is_held(prefix):
+        return None, None  # the sync is running now, not interrupted
+    snapshot = mark.get("snapshot")
+    if isinstance(snapshot, str) and snapshot:
+        hint = (
+            f"put back what was installed before: `envkernels sync {shlex.quote(snapshot)} "
+            f"--target {shlex.quote(prefix)} --yes`"
+        )
+    else:
+        hint = f"sync it again from its lock: `envkernels sync LOCK --target {shlex.quote(prefix)} --yes`"
+    return _interrupted_problem(mark), hint
+
+
+def only_interrupted(env: Environment) -> bool:
+    """True when an interrupted sync is all that is wrong with ``env`` (a sync may run: the rollback).
+
+    Asked by a sync that already holds the environment's lock, so the lock is not consulted.
+    """
+    mark = _pending_mark(env.prefix)
+    return mark is not None and env.problem == _interrupted_problem(mark)
+
+
 def fix_hint(kind: str, prefix: str, project: str | None) -> str:
-    """The command that recreates a broken environment of this kind."""
+    """A command that repairs a broken environment of this kind, keeping what is installed.
+
+    Never one that deletes the environment (``--clear``, ``env remove``, ``--rm``): a hint is
+    copied and run, and an environment can hold work that no lock records.
+    """
     where = f"`cd {project}` and " if project else ""
+    relink = f"`python3 -m venv --upgrade {prefix}` (a Python of the same version) re-links its interpreter"
+    keep = ", keeping what is installed"
     if kind == "uv":
-        return f"{where}`uv sync`" if project else f"`uv venv --clear {prefix}`"
+        return f"`uv venv --allow-existing {prefix}` re-links its interpreter{keep}" + (
+            f"; then {where}`uv sync --inexact`" if project else ""
+        )
     if kind == "poetry":
-        return f"{where}`poetry env remove --all && poetry install`"
+        return relink + keep + (f"; then {where}`poetry install`" if project else "")
     if kind == "pdm":
         if project and "/__pypackages__/" in prefix:
             return f"{where}`pdm use -f python3 && pdm install`"
-        if project:
-            return f"{where}`pdm venv create --force && pdm install`"
-        return f"remove `{prefix}` and run `pdm install` in its project"
+        return relink + keep + (f"; then {where}`pdm install`" if project else "")
     if kind == "pipenv":
-        return f"{where}`pipenv --rm && pipenv install`"
+        return relink + keep + (f"; then {where}`pipenv install`" if project else "")
     if kind == "hatch":
-        return "`hatch env prune && hatch env create` in the project"
+        return relink + keep
     if kind == "pixi":
         return f"{where}`pixi install`"
     if kind == "conda":
-        return f"`conda env remove -p {prefix}`, then `conda env create -p {prefix} -f environment.yml`"
+        return f"`conda install -p {prefix} python` reinstalls its interpreter{keep}"
     if kind == "pyenv":
-        return f"`pyenv install --force {os.path.basename(prefix)}`"
+        return f"`pyenv install --force {os.path.basename(prefix)}` reinstalls that Python over it{keep}"
     if kind == "system":
         return "reinstall this Python with your system's package manager"
-    return f"`python -m venv --clear {prefix}` (or `uv venv --clear {prefix}`)"
+    return relink + keep + f" (or `uv venv --allow-existing {prefix}`)"

@@ -33,6 +33,8 @@ CODES: tuple[str, ...] = (
     "kernel-env-mismatch",
     "duplicate-distribution",
     "invalid-metadata",
+    "sync-interrupted",
+    "environment-broken",
 )
 
 # key -> [stamps, report, stamps left to stat once inotify watches the rest (None: not armed)]
@@ -198,6 +200,7 @@ def _compute(
     search_path: tuple[str, ...] = (),
 ) -> tuple[Report, list[Any]]:
     """Run every rule (the cache missed)."""
+    from envkernels.discovery.problems import pending_sync_files
     from envkernels.inspect import check_imports, check_installed, check_lock, check_project
     from envkernels.inspect.context import CheckContext
     from envkernels.inspect.declared import read_declarations
@@ -224,7 +227,8 @@ def _compute(
         ctx.problems.extend(ctx.declarations.problems)
         ctx.inputs.extend(ctx.declarations.inputs)
     ctx.lock = lock or _default_lock(chosen, env)
-    findings: list[Finding] = []
+    findings: list[Finding] = environment_state(env)
+    ctx.inputs.extend(os.path.dirname(p) for p in pending_sync_files(env.prefix))
     findings += check_installed.broken_requirements(ctx)
     findings += check_installed.duplicates(ctx)
     findings += check_project.declared_requirements(ctx)
@@ -239,6 +243,23 @@ def _compute(
     )
     stamps = [list(s) for s in inv.stamps] + [list(s) for s in cache.stamps(ctx.inputs)]
     return report, stamps
+
+
+def environment_state(env: Environment) -> list[Finding]:
+    """What is wrong with the environment itself: an interrupted sync, or why it is broken.
+
+    A broken environment (its site-packages unreadable, its interpreter gone) can look clean to
+    every other rule, which reads nothing from it: this says so instead of "no findings".
+    """
+    from envkernels.discovery.problems import interrupted_sync
+
+    problem, hint = interrupted_sync(env.prefix)
+    if problem is not None:
+        return [Finding("sync-interrupted", "error", None, problem, hint)]
+    if env.status == "broken":
+        problem = env.problem or "the environment is broken"
+        return [Finding("environment-broken", "error", None, problem, env.hint)]
+    return []
 
 
 def _ancestors(start: str, stop: str | None) -> list[str]:

@@ -86,6 +86,7 @@ def sync_lock(lock: str, env: Environment) -> str:
 
 
 def recreate_with_python(env: Environment, request: str) -> str:
-    """Recreate the environment with another Python (then reinstall)."""
-    cmd = f"uv venv --clear --python {shlex.quote(request)} {shlex.quote(env.prefix)}"
-    return f"`{cmd}` and reinstall its packages"
+    """A new environment with another Python, beside this one (never one that wipes this one)."""
+    beside = env.prefix.rstrip("/") + "-py" + "".join(c for c in request if c.isalnum() or c == ".")
+    cmd = f"uv venv --python {shlex.quote(request)} {shlex.quote(beside)}"
+    return f"`{cmd}` makes one beside it (this one is kept); install the project's requirements into it"

@@ -63,6 +63,23 @@ def backup_name(target: Path) -> Path:
     return candidate
 
 
+def is_held(path: str | os.PathLike[str]) -> bool:
+    """True while some process holds :func:`file_lock` for ``path`` (a sync running on a prefix)."""
+    key = os.path.realpath(os.fspath(path))
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    try:
+        fd = os.open(cache_dir() / "locks" / f"{digest}.lock", os.O_RDWR)
+    except OSError:
+        return False  # never locked
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the flock taken just now
+    return False
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, backup: bool = True) -> str | None:
     """Replace ``path`` with ``text`` atomically; keep the old file as ``<name>.<time>.bak`` if ``backup``.
 

@@ -211,6 +211,9 @@ def lock_environment(
     just read it (a sync's snapshot), so site-packages is not scanned again.
     """
     if distributions is None:
+        from envkernels.discovery.problems import require_readable
+
+        require_readable(env.prefix, "lock")  # an unreadable environment is not an empty one
         distributions = installed_distributions(env.prefix)
     dists, warnings = _unique(list(distributions))
     config = resolve_index_config(index_url)

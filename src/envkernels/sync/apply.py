@@ -161,6 +161,8 @@ def apply_sync(
         before = installed_map(env.prefix, dists)
         plan = plan_sync(plan.lock or lock_path, env, installed=before)
         if plan.is_empty:
+            if left:
+                history.clear_pending(env)  # it matches a lock in full again: nothing is half-done
             return SyncResult(plan=plan, applied=False, warnings=warnings)
         started = time.monotonic()
         if progress:

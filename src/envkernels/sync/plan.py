@@ -16,6 +16,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from envkernels.discovery.layout import normalize_name
+from envkernels.discovery.problems import only_interrupted
 from envkernels.errors import BadInputError
 from envkernels.inspect.installed import (
     Identity,
@@ -237,7 +238,7 @@ def plan_sync(
     """
     if not isinstance(lock, Lock):
         lock = read_lock(lock)
-    if env.status != "ok":
+    if env.status != "ok" and not only_interrupted(env):  # a rollback must be able to run
         raise BadInputError(f"the environment `{env.prefix}` is broken: {env.problem}", hint=env.hint)
     check_lock_applies(lock, env)
     if not lock.packages and lock.format != "pylock":
