@@ -194,3 +194,14 @@ def test_undo_without_an_id_puts_back_the_last_cleanup_only(
     assert second.is_dir() and not first.exists()
     assert main(["cleanup", "--undo"]) == 0
     assert first.is_dir()
+
+
+def test_what_is_in_the_trash_is_never_listed_again_when_the_cache_lies_under_a_root(
+    chome: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = gone_env(chome / "work" / "old")  # the cache is `<home>/.cache/envkernels`, under the root
+    trash_id = cleanup_json(capsys, "--root", str(chome), "--apply")["trash_id"]
+    assert (trash_root(chome) / trash_id / "items" / "0" / "pyvenv.cfg").is_file()
+    report = cleanup_json(capsys, "--root", str(chome), "--apply")
+    assert report["leftovers"] == [] and report["moved"] == []
+    assert main(["cleanup", "--undo", trash_id]) == 0 and env.is_dir()

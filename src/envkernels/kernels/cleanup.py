@@ -14,7 +14,8 @@ What is listed (``reason``), and when it is proposed for ``--apply`` (``status``
 
 Whatever the reason, an environment with a running process (a kernel, an activated shell) is
 ``in-use`` and never moved, and an environment not owned and writable by the user (a shared one)
-is never listed. The scan never follows symlinks and never leaves the roots; :func:`apply` checks
+is never listed. The scan never follows symlinks, never leaves the roots and never enters
+envkernels' cache directory (the trash is there); :func:`apply` checks
 each path again right before moving it into the trash (:mod:`envkernels.kernels.trash`).
 """
 
@@ -145,9 +146,16 @@ class _Scan:
 
 
 def _scan(roots: Iterable[str | os.PathLike[str]], max_depth: int) -> _Scan:
+    from envkernels.cachedir import cache_dir
+
     found = _Scan()
+    # envkernels' own cache (the trash, ipykernel overlays) is never scanned: what cleanup moved
+    # there is undone or emptied with `--undo`/`--empty-trash`, never cleaned up a second time.
+    own = os.path.realpath(cache_dir())
 
     def visit(directory: Path, depth: int) -> None:
+        if os.path.realpath(directory) == own:
+            return
         try:
             with os.scandir(directory) as it:
                 entries = list(it)
