@@ -153,3 +153,38 @@ def test_past_the_audits_deadline_the_advice_names_no_versions(small_env: Path, 
 
     found = advice.resolve_fix(str(venv_python(small_env)), "six", "1.16.0", (), end=time.monotonic() - 1)
     assert found.pins == () and found.reason == "deadline"
+
+
+@pytest.fixture(scope="module")
+def old_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real wheels of an index that stopped in 2018: no requests newer than 2.19.0 to move to."""
+    from simple_index_server import download
+
+    dest = tmp_path_factory.mktemp("old-index")
+    download(("urllib3==1.23",), dest)  # two versions of one name: one download each
+    return download(
+        ("requests==2.19.0", "urllib3==1.24.1", "idna==2.7", "chardet==3.0.4", "certifi==2018.4.16"), dest
+    )
+
+
+def test_when_only_going_back_fits_check_says_so_and_audit_advises_no_vulnerable_release(
+    tmp_path: Path, old_index: Path, osv_db: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = make_venv(tmp_path / "env", ["requests==2.19.0", "urllib3==1.24.1"], no_deps=True)
+    env = environment_from_prefix(prefix)
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    with serve(old_index) as url:
+        monkeypatch.setenv("UV_INDEX_URL", url)
+        check = check_environment(env, use_cache=False)
+        audit = audit_environment(env, db=str(osv_db))
+    hint = next(f.hint for f in check.findings if "urllib3 1.24.1 is installed" in (f.message or ""))
+    # The check asks no advisories: going back is the only fix uv finds, and the hint says it goes back.
+    assert _pins(hint or "") == {"urllib3": "1.23"}
+    assert "a downgrade: no newer urllib3 fits what requires it" in (hint or "")
+    # The audit knows urllib3 1.23 is vulnerable: it advises no release, and names what blocks a fix.
+    assert _known_vulnerable(osv_db, "urllib3", "1.23")
+    fixes = package_fixes(audit)
+    assert "==" not in fixes["urllib3"]
+    assert fixes["urllib3"].startswith("no release of `urllib3` that the advisories leave alone fits")
+    assert "requests 2.19.0 requires `urllib3<1.24,>=1.21.1`" in fixes["urllib3"]
+    assert fixes["requests"].startswith("no release of `requests`")
