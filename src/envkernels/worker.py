@@ -169,7 +169,7 @@ class Worker:
         self.cells = KernelCells()
         self._cache: dict[str, tuple[Any, float, dict[str, Any]]] = {}
         self._search_paths: dict[Any, tuple[str, ...]] = {}
-        self._env_cache: dict[str, tuple[Any, Any]] = {}
+        self._env_cache: dict[str, tuple[Any, Any, list[str]]] = {}
         self._ops: dict[str, Callable[[dict[str, Any], dict[str, Any], Progress], dict[str, Any]]] = {
             "envs": self._envs,
             "check": self._check,
@@ -230,16 +230,20 @@ class Worker:
                 f"the kernel's environment `{prefix}` does not exist",
                 "restart the kernel; `envkernels list` shows the environments",
             )
+        hit = self._env_cache.get(prefix)
+        # The site-packages directories are found again only when `lib/` changes (a new Python).
+        sp_dirs = hit[2] if hit else [str(sp) for sp in site_packages_dirs(prefix)]
         stamp = (
             _mtime(prefix),
             _mtime(os.path.join(prefix, "pyvenv.cfg")),
-            tuple((str(sp), _mtime(sp)) for sp in site_packages_dirs(prefix)),
+            _mtime(os.path.join(prefix, "lib")),
+            tuple(_mtime(sp) for sp in sp_dirs),
         )
-        hit = self._env_cache.get(prefix)
         if hit and hit[0] == stamp:
             return hit[1]
+        sp_dirs = [str(sp) for sp in site_packages_dirs(prefix)]
         env = environment_from_prefix(prefix)
-        self._env_cache[prefix] = (stamp, env)
+        self._env_cache[prefix] = (stamp, env, sp_dirs)
         return env
 
     def _stamp(self, env: Any, facts: dict[str, Any], *paths: str | None) -> tuple[Any, ...]:

@@ -39,6 +39,7 @@ CODES: tuple[str, ...] = (
 
 # key -> [stamps, report, stamps left to stat once inotify watches the rest (None: not armed)]
 _MEMO: dict[str, list[Any]] = {}
+_KEYS: dict[tuple[Any, ...], str] = {}  # the arguments of a check -> its cache key
 _MEMO_MAX = 512  # reports kept in process (a server checks many environments and notebooks)
 
 
@@ -127,17 +128,19 @@ def check_environment(
         use_cache = False
     import_names = tuple(sorted({i for i in (imports or ()) if i}))
     search = tuple(search_path)
-    key = cache.key_hash(
-        "report",
-        __version__,
-        env.to_dict(),
-        _abs(lock),
-        _abs(notebook),
-        import_names,
-        search,
-        _abs(project),
-        os.uname().machine if hasattr(os, "uname") else "",
-    )
+    args = (env, _abs(lock), _abs(notebook), import_names, search, _abs(project))
+    key = _KEYS.get(args)
+    if key is None:  # hashing the record costs more than the whole warm check: once per question
+        key = cache.key_hash(
+            "report",
+            __version__,
+            env.to_dict(),
+            *args[1:],
+            os.uname().machine if hasattr(os, "uname") else "",
+        )
+        if len(_KEYS) >= _MEMO_MAX:
+            _KEYS.clear()
+        _KEYS[args] = key
     if use_cache:
         hit = _MEMO.get(key)
         if hit is not None and _memo_valid(key, hit):
