@@ -6,6 +6,12 @@ our ``envkernels.json``) may win the setting. The server extension calls
 :func:`adopt_kernel_spec_manager` while it is *linked* (before the ServerApp builds its managers):
 if another manager was configured, ours takes the setting and wraps the other one
 (``EnvKernelSpecManager.wrapped_class``), so both sets of kernels are offered.
+
+Some managers are set later: nb-venv-kernels installs a ``jupyter_config.json`` naming its manager
+for ``NotebookApp`` (JupyterLab moves that to the ServerApp when it links, after us) and sets the
+class again when its extension loads, after the managers exist. :func:`keep_adopting` watches the
+setting from link time on and wraps whatever comes later the same way, in the config or in the
+running manager; the log says which manager serves kernels and how to choose another.
 """
 
 from __future__ import annotations
@@ -60,6 +66,57 @@ def adopt_kernel_spec_manager(serverapp: Any, log: logging.Logger | None = None)
     _use_ours(serverapp)
     log.info("envkernels: wrapping %s; its kernels are offered beside every environment", name)
     return f"wrapped {name}"
+
+
+def keep_adopting(serverapp: Any, log: logging.Logger | None = None) -> None:
+    """From now on, wrap any other manager set as ``ServerApp.kernel_spec_manager_class``.
+
+    Called when the extension is linked, after :func:`adopt_kernel_spec_manager`. Unless the admin
+    kept the other manager (``EnvKernelSpecManager.wrap_other = False``) or kernels come from a
+    gateway, a later setting is wrapped instead of replacing envkernels; when the server's manager
+    already exists, it wraps the newcomer at once.
+    """
+    log = log or logging.getLogger("envkernels")
+
+    def changed(change: Any) -> None:
+        new = change["new"]
+        if not isinstance(new, type) or issubclass(new, EnvKernelSpecManager):
+            return
+        if not issubclass(new, KernelSpecManager) or new is KernelSpecManager:
+            _use_ours(serverapp)
+            return
+        name = f"{new.__module__}.{new.__qualname__}"
+        if serverapp.config.get("EnvKernelSpecManager", {}).get("wrap_other", True) is False:
+            log.warning(
+                "envkernels: kernels are served by %s (EnvKernelSpecManager.wrap_other is False), "
+                "so environments are not offered as kernels; to choose envkernels, set "
+                "c.ServerApp.kernel_spec_manager_class = %r",
+                name,
+                MANAGER_CLASS,
+            )
+            return
+        already = serverapp.config.get("EnvKernelSpecManager", {}).get("wrapped_class") is new
+        serverapp.config.EnvKernelSpecManager.wrapped_class = new
+        running = serverapp._trait_values.get("kernel_spec_manager")
+        _use_ours(serverapp)
+        if isinstance(running, EnvKernelSpecManager):
+            running.wrapped_class = new
+        if already:  # set again (nb_venv_kernels does at load time): still wrapped, said once
+            log.debug("envkernels: %s set again as the kernel spec manager; still wrapped", name)
+            return
+        log.warning(
+            "envkernels: %s was set as the kernel spec manager after envkernels; envkernels keeps "
+            "serving kernels and wraps it, so its kernels are offered beside the environments (each "
+            "environment once). To let %s serve alone, set c.EnvKernelSpecManager.wrap_other = False "
+            "(c.ServerApp.kernel_spec_manager_class chooses the manager)",
+            name,
+            new.__name__,
+        )
+
+    serverapp.observe(changed, names="kernel_spec_manager_class")
+
+
+MANAGER_CLASS = f"{EnvKernelSpecManager.__module__}.{EnvKernelSpecManager.__qualname__}"
 
 
 def _use_ours(serverapp: Any) -> None:

@@ -1,9 +1,10 @@
 """``envkernels doctor``: what the Jupyter server will run on and show, and what is wrong with it.
 
 The report is data (``Diagnosis``); the CLI prints it as a table or JSON. Each problem is a
-finding with SPEC.md's shape (``code``, ``severity``, ``package``, ``message``, ``hint``).
+finding with docs/reference.md's shape (``code``, ``severity``, ``package``, ``message``, ``hint``).
 
 Codes: ``manager-not-active`` (the server extension, which installs the manager, is not enabled),
+``other-kernel-manager`` (another manager is configured: wrapped, or serving alone),
 ``provisioner-missing``, ``duplicate-kernelspec`` (two kernelspecs start the same environment),
 ``stale-kernelspec``, ``broken-environment``, ``unsupported-environment`` (a working Python
 envkernels cannot start a kernel on, e.g. 2.7: listed, not offered), ``no-ipykernel``.
@@ -53,9 +54,11 @@ def configured_manager() -> tuple[str | None, str | None]:
     """
     value = source = None
     for path, data in _server_config_files():
-        cls = (data.get("ServerApp") or {}).get("kernel_spec_manager_class")
-        if cls:
-            value, source = str(cls), str(path)
+        # JupyterLab moves a NotebookApp setting to the ServerApp after linking: it wins.
+        for app in ("ServerApp", "NotebookApp"):
+            cls = (data.get(app) or {}).get("kernel_spec_manager_class")
+            if cls:
+                value, source = str(cls), str(path)
     return value, source
 
 
@@ -80,7 +83,11 @@ def _server_config_files() -> list[tuple[Path, dict[str, Any]]]:
     found: list[tuple[Path, dict[str, Any]]] = []
     for directory in reversed(jupyter_config_path()):
         d = Path(directory)
-        files = [*sorted((d / "jupyter_server_config.d").glob("*.json")), d / "jupyter_server_config.json"]
+        files = [
+            d / "jupyter_config.json",  # read by every Jupyter app (nb-venv-kernels installs one)
+            *sorted((d / "jupyter_server_config.d").glob("*.json")),
+            d / "jupyter_server_config.json",
+        ]
         for path in files:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -89,6 +96,16 @@ def _server_config_files() -> list[tuple[Path, dict[str, Any]]]:
             if isinstance(data, dict):
                 found.append((path, data))
     return found
+
+
+def _wrap_other() -> bool:
+    """``EnvKernelSpecManager.wrap_other`` as the JSON config files set it (default True)."""
+    value = True
+    for _path, data in _server_config_files():
+        setting = (data.get("EnvKernelSpecManager") or {}).get("wrap_other")
+        if isinstance(setting, bool):
+            value = setting
+    return value
 
 
 def _software() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -126,6 +143,29 @@ def diagnose(roots: list[str] | None = None, default_roots: bool = True) -> Diag
                 f"`{cls or 'jupyter_client.kernelspec.KernelSpecManager'}`{where} and offers no "
                 "environments as kernels",
                 "`jupyter server extension enable envkernels` (it adopts, and wraps, any other manager)",
+            )
+        )
+    elif cls and cls != MANAGER_CLASS and cls.rsplit(".", 1)[-1] != "EnvKernelSpecManager":
+        short = cls.rsplit(".", 1)[-1]
+        where = f" (in `{source}`)" if source else ""
+        wrapped = _wrap_other()
+        diag.findings.append(
+            Finding(
+                "other-kernel-manager",
+                "info" if wrapped else "warning",
+                None,
+                f"`{cls}` is configured as the kernel spec manager{where}; "
+                + (
+                    "the envkernels server extension wraps it: its kernels are offered beside the "
+                    "environments, each environment once"
+                    if wrapped
+                    else "it serves kernels alone (EnvKernelSpecManager.wrap_other is False), so "
+                    "environments are not offered as kernels"
+                ),
+                f"to let {short} serve alone: `c.EnvKernelSpecManager.wrap_other = False`; "
+                "`c.ServerApp.kernel_spec_manager_class` chooses the manager"
+                if wrapped
+                else "to offer the environments: `c.EnvKernelSpecManager.wrap_other = True`",
             )
         )
     if not provisioner_installed():

@@ -45,7 +45,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
-from traitlets import Bool, Enum, Float, List, Type, Unicode, default
+from traitlets import Bool, Enum, Float, List, Type, Unicode, default, observe
 
 from envkernels.discovery import discover, environment_from_prefix
 from envkernels.errors import EnvKernelsError, UsageError
@@ -240,6 +240,20 @@ class EnvKernelSpecManager(KernelSpecManager):
         if self.prewarm and self.base_url() is not None:
             self._prewarm = threading.Thread(target=self.refresh, name="envkernels-prewarm", daemon=True)
             self._prewarm.start()
+
+    @observe("wrapped_class")
+    def _wrapped_class_changed(self, change: Any) -> None:
+        """Wrap a manager named after this one was made (an extension that sets the server's class
+        when it loads, as nb_venv_kernels does): its kernels join the next listing."""
+        if not hasattr(self, "_use_provisioner"):  # still in __init__, which makes the wrapped one
+            return
+        cls = change["new"]
+        wrapped = None
+        if cls is not None and not issubclass(type(self), cls):
+            wrapped = cls(parent=self.parent, config=self.config, log=self.log)
+        with self._lock:
+            self._wrapped = wrapped
+            self._listing = None
 
     @default("kernel_dirs")
     def _kernel_dirs_default(self) -> list[str]:

@@ -19,6 +19,25 @@ from envkernels.server.service import EnvironmentService, ServiceConfig
 ROOTS_ENV_VAR = "ENVKERNELS_ROOTS"
 
 
+def serving_manager(serverapp: Any) -> str:
+    """One line for the log: which kernel spec manager serves kernels, and how to choose another."""
+    ksm = getattr(serverapp, "kernel_spec_manager", None)
+    name = f"{type(ksm).__module__}.{type(ksm).__qualname__}"
+    wrapped = getattr(ksm, "wrapped_class", None)
+    if wrapped is not None:
+        return (
+            f"kernels are served by {name}, wrapping {wrapped.__module__}.{wrapped.__qualname__} "
+            "(its kernels beside the environments; c.EnvKernelSpecManager.wrap_other = False lets it "
+            "serve alone)"
+        )
+    if type(ksm).__name__ == "EnvKernelSpecManager":
+        return f"kernels are served by {name}"
+    return (
+        f"kernels are served by {name}, so environments are not offered as kernels "
+        "(c.ServerApp.kernel_spec_manager_class chooses the manager)"
+    )
+
+
 class EnvKernelsApp(ExtensionApp):
     """Serves the environments, their checks, audits, locks, syncs, trees and diffs over REST."""
 
@@ -133,10 +152,12 @@ class EnvKernelsApp(ExtensionApp):
         wrap another configured manager (nb_conda_kernels, ...) instead of being replaced by it.
         """
         super()._link_jupyter_server_extension(serverapp)
-        from envkernels.kernels.coexist import adopt_kernel_spec_manager
+        from envkernels.kernels.coexist import adopt_kernel_spec_manager, keep_adopting
 
         outcome = adopt_kernel_spec_manager(serverapp, self.log)
         self.log.debug("envkernels: kernel spec manager: %s", outcome)
+        if not outcome.startswith("kept"):
+            keep_adopting(serverapp, self.log)
 
     def initialize_settings(self) -> None:
         """Freeze the traits into the service the handlers call, and the per-env sync guard."""
@@ -151,6 +172,7 @@ class EnvKernelsApp(ExtensionApp):
         base_url = self.serverapp.base_url if self.serverapp else "/"
         roots = ", ".join(self.service.config.roots) or "-"
         self.log.info("envkernels: REST API under %senvkernels/api/ (roots: %s)", base_url, roots)
+        self.log.info("envkernels: %s", serving_manager(self.serverapp))
 
     def service_config(self) -> ServiceConfig:
         """The service's configuration from the traits and the server (root dir, kernel manager roots)."""
