@@ -5,8 +5,8 @@
 The environment (~290 distributions: jupyterlab, pandas, django 3.2.0, paramiko 2.10.0, ... some of
 them old on purpose so that there is something to find) is built once with uv and kept under
 ``$ENVKERNELS_BENCH_DIR`` (default ``~/.cache/envkernels-bench/audit-300``); pip-audit is installed in
-its own uv venv beside it. The advisory database is the PyPI snapshot (``--db``, default
-``../shared/data/osv-pypi`` beside the repository, 2,600+ records).
+its own uv venv beside it. The advisory database is a copy of the PyPI advisory database in OSV
+form (``--db DIR``; the default looks for ``shared/data/osv-pypi`` two levels above this script).
 
 Measured:
 

@@ -8,7 +8,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-/** The environment record of SPEC.md (plus `project_path`, relative to the server root). */
+/** The environment record of docs/reference.md (plus `project_path`, relative to the server root). */
 export interface IEnvironment {
   id: string;
   kind: string;

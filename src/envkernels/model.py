@@ -1,7 +1,7 @@
 """The data envkernels speaks in: the environment record and findings.
 
 Frozen dataclasses with ``to_dict``/``from_dict`` so the CLI (``--json``), the REST API and
-the kernelspec metadata all carry exactly the shape that SPEC.md documents.
+the kernelspec metadata all carry exactly the shape that docs/reference.md documents.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
 
 @dataclass(frozen=True)
 class Environment:
-    """One Python environment, as discovery found it on disk (SPEC.md: the environment record)."""
+    """One Python environment, as discovery found it on disk (docs/reference.md: the environment record)."""
 
     id: str
     kind: str
@@ -53,7 +53,7 @@ class Environment:
         return self.status == "ok"
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON record of SPEC.md (lists, not tuples)."""
+        """The JSON record of docs/reference.md (lists, not tuples)."""
         data = asdict(self)
         data["lockfiles"] = list(self.lockfiles)
         return data
@@ -78,7 +78,7 @@ class Finding:
     hint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of SPEC.md's findings."""
+        """The JSON shape of docs/reference.md's findings."""
         return asdict(self)
 
     @classmethod

@@ -33,7 +33,8 @@ _ZERO = Version("0")
 
 @dataclass(frozen=True)
 class Vulnerability:
-    """One known vulnerability of one installed (package, version): SPEC.md's ``vulnerabilities`` item."""
+    """One known vulnerability of one installed (package, version): a ``vulnerabilities`` item of the
+    reference (docs/reference.md)."""
 
     package: str
     version: str
@@ -46,7 +47,7 @@ class Vulnerability:
     url: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """SPEC.md's item (plus ``severity`` and ``url`` for the notebook table)."""
+        """docs/reference.md's item (plus ``severity`` and ``url`` for the notebook table)."""
         return {
             "package": self.package,
             "version": self.version,

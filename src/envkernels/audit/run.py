@@ -1,7 +1,7 @@
 """The audit: an environment's (or a lockfile's) distributions against advisories and a license policy.
 
 ``audit_environment`` and ``audit_lockfile`` are what the CLI, the ``%envaudit`` magic and the
-server call. Each returns a :class:`~envkernels.model.Report` whose ``extra`` carries SPEC.md's
+server call. Each returns a :class:`~envkernels.model.Report` whose ``extra`` carries docs/reference.md's
 ``vulnerabilities`` (and with ``licenses=True`` its ``licenses``), plus ``skipped`` (what could not
 be checked, and why) and ``advisory_source`` (which database or API answered).
 

@@ -21,7 +21,7 @@ COMMANDS: tuple[str, ...] = ("list", "check", "lock", "sync", "audit", "kernels"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with SPEC.md's error format (``error:``/``hint:``, exit 2)."""
+    """argparse with docs/reference.md's error format (``error:``/``hint:``, exit 2)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         print_error(message, f"`{self.prog} --help` lists the options")

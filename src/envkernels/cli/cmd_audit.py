@@ -4,7 +4,7 @@ TARGET is an environment (prefix, project directory, id or name) or a lockfile (
 ``envkernels sync`` reads), audited without installing it. Advisories come from ``--db PATH`` (a
 local OSV database, offline), else ``--api-url``/``[tool.envkernels.audit]``/the public OSV API.
 
-Exit codes (SPEC.md): 0 nothing found; 1 a vulnerability, a denied license (or an unknown one
+Exit codes (docs/reference.md): 0 nothing found; 1 a vulnerability, a denied license (or an unknown one
 under ``fail-on-unknown``), or a source that could not answer (never read as "no vulnerabilities");
 2 bad arguments or input (a database path that does not exist, a lockfile that cannot be read).
 Kept light: the audit, yaml, urllib and cyclonedx are imported inside ``run()``.
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="seconds the whole audit may take; past it, what is left is reported not checked (default: 30)",
     )
-    p.add_argument("--json", action="store_true", help="print the report as JSON (SPEC.md)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (docs/reference.md)")
     p.add_argument("--licenses", action="store_true", help="also check licenses against the policy")
     p.add_argument("--sbom", metavar="FILE", help="write a CycloneDX JSON SBOM to FILE")
     p.set_defaults(func=run)

@@ -1,6 +1,6 @@
 """`envkernels check`: what is wrong with an environment, its project, lock and notebook.
 
-Exit codes (SPEC.md): 0 fine; 1 an error finding (with ``--strict``: any warning); 2 bad
+Exit codes (docs/reference.md): 0 fine; 1 an error finding (with ``--strict``: any warning); 2 bad
 arguments, or a file of the user's (pyproject, lockfile, notebook) that could not be read, each
 named on stderr as ``error:``/``hint:`` and no verdict printed (a check missing an input it was
 asked to use is no verdict).

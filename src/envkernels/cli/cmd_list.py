@@ -1,4 +1,4 @@
-"""`envkernels list`: the discovered environments, as a table or SPEC.md's JSON records.
+"""`envkernels list`: the discovered environments, as a table or docs/reference.md's JSON records.
 
 Data (the table, the JSON array) goes to stdout; each broken environment's problem and hint go to
 stderr as ``warning:``/``hint:`` lines. Exit 0 whenever the listing itself worked, broken
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         description="List every Python environment envkernels discovers "
         "(docs/discovery.md says where it looks).",
     )
-    p.add_argument("--json", action="store_true", help="print a JSON array of environment records (SPEC.md)")
+    p.add_argument("--json", action="store_true", help="print a JSON array of environment records")
     p.add_argument("--root", action="append", default=[], metavar="DIR",
                    help="also scan DIR for environments and projects, a few levels deep (repeatable)")
     p.add_argument("--no-default-roots", action="store_true",

@@ -152,7 +152,7 @@ def environment_id(kind: str, name: str, prefix: str) -> str:
 
 
 def kernel_name_for(env_id: str) -> str:
-    """The kernelspec name ``envk-<id>`` (SPEC.md)."""
+    """The kernelspec name ``envk-<id>`` (docs/reference.md)."""
     return f"envk-{env_id}"
 
 

@@ -255,7 +255,7 @@ def project_target(project: str) -> Environment:
 
 
 def resolve_target(target: str | None, environments: list[Environment] | None = None) -> Environment:
-    """The environment a TARGET names (SPEC.md): a prefix, a project directory, or an id/name.
+    """The environment a TARGET names (docs/reference.md): a prefix, a project directory, or an id/name.
 
     Without a TARGET: the environment of the project the current directory belongs to (an error
     when that project has none), else, outside any project, the running interpreter. A project

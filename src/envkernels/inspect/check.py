@@ -1,4 +1,4 @@
-"""The check: every rule of SPEC.md's `check` codes over one environment, cached.
+"""The check: every rule of docs/reference.md's `check` codes over one environment, cached.
 
 ``check_environment`` is what the CLI, the magics and the server call. It never raises for a bad
 file (a distribution's metadata becomes ``invalid-metadata``; a project file, lockfile or notebook

@@ -96,7 +96,7 @@ class FindingView:
         self.hint: str | None = data.get("hint")
 
     def to_dict(self) -> dict[str, Any]:
-        """SPEC.md's finding shape."""
+        """docs/reference.md's finding shape."""
         return {s: getattr(self, s) for s in ("code", "severity", "package", "message", "hint")}
 
     def __repr__(self) -> str:

@@ -152,7 +152,7 @@ def _parse(text: str, path: str, fmt: str | None) -> Lock:
 
 
 def read_lock(path: str | os.PathLike[str]) -> Lock:
-    """Read any lockfile SPEC.md lists (format detected by name and content).
+    """Read any lockfile docs/reference.md lists (format detected by name and content).
 
     Bad input raises :class:`~envkernels.errors.BadInputError` naming the file (and the line for
     TOML); a lock of an unknown format version raises it too, saying which versions are read.

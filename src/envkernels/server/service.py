@@ -72,7 +72,7 @@ class EnvironmentService:
         )
 
     def record(self, env: Environment) -> dict[str, Any]:
-        """The SPEC.md record, plus ``project_path``: the project relative to the server root (or null)."""
+        """The environment record plus ``project_path``: the project relative to the root (or null)."""
         data = env.to_dict()
         data["project_path"] = relative_to_root(self.config.root_dir, env.project) if env.project else None
         return data
