@@ -69,15 +69,18 @@ def test_envsync_plans_applies_and_says_a_restart_is_needed(tmp_path: Path, isol
         assert kernel.value("plan.to_dict()['downgrade']") == [
             {"name": "six", "from": "1.17.0", "to": "1.16.0"}
         ]
+        assert kernel.value("len(plan)") == 1  # the plan's changes (it was always 0)
         assert freeze(prefix) != locked  # a plan changes nothing
         content, outputs = kernel.execute("done = %envsync lock.toml --apply\ndone", timeout=300)
         assert content["status"] == "ok", content
         assert freeze(prefix) == locked
         assert kernel.value("done.restart_needed") == ["six"]
+        assert kernel.value("len(done)") == 1
         assert kernel.value("done.to_dict()['loaded_modules_changed']") == ["six"]
         [shown] = [o for o in outputs if o["type"] == "execute_result"]
         assert "Restart the kernel" in shown["data"]["text/plain"]
         assert kernel.value("get_ipython().run_line_magic('envsync', 'lock.toml').ok") is True
+        assert kernel.value("len(get_ipython().run_line_magic('envsync', 'lock.toml'))") == 0
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
