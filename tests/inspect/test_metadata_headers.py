@@ -6,9 +6,9 @@ that broke the earlier reader, and the corners of `email.feedparser`'s rules, wr
 
 from __future__ import annotations
 
-import random
-
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.metadata import parse_email
 
 from envkernels.inspect.installed import parse_headers
@@ -98,13 +98,20 @@ def test_whitespace_only_line_inside_a_folded_license_does_not_end_the_headers()
     assert "are met:" in headers["license"][0]
 
 
-def test_random_header_texts_equal_parse_email() -> None:
-    """Texts drawn from the characters that steer `email`'s rules (seeded, so a failure repeats)."""
-    pieces = [
-        "Name", "Version", "Requires-Dist", "License", "Classifier", "From ", "X", ":", ": ", " ",
-        "\t", "\n", "\r\n", "\r", "\x0c", "\u2028", "a", "é", "==1", ";",
-    ]
-    rng = random.Random(20261202)
-    for _ in range(3000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
-        assert ours(text) == packaging_values(text), repr(text)
+# The characters and words that steer `email`'s rules, for Hypothesis to combine.
+_PIECES = [
+    "Name", "Version", "Requires-Dist", "License", "Classifier", "From ", "X", ":", ": ", " ",
+    "\t", "\n", "\r\n", "\r", "\x0c", "\u2028", "a", "é", "==1", ";",
+]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_generated_header_texts_equal_parse_email(text: str) -> None:
+    assert ours(text) == packaging_values(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_equals_parse_email(text: str) -> None:
+    assert ours(text) == packaging_values(text)
