@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from envkernels.model import Environment
+    from envkernels.sync.apply import SourcePolicy
+    from envkernels.sync.plan import SyncPlan
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--progress", action="store_true", help="show progress on stderr even when it is not a terminal"
     )
+    p.add_argument(
+        "--allow-direct-sources",
+        action="store_true",
+        help="apply a lock that installs from local directories, VCS repositories or URLs "
+        "(marked `!` in the plan) instead of the package index",
+    )
     p.set_defaults(func=run)
 
 
@@ -59,6 +67,24 @@ def _target_environment(target: str | None) -> Environment:
     return resolve_target(target)
 
 
+def _policy(args: argparse.Namespace) -> SourcePolicy:
+    """The CLI's source policy: direct sources only with ``--allow-direct-sources``; builds allowed."""
+    from envkernels.sync.apply import SourcePolicy
+
+    return SourcePolicy(
+        allow_direct_sources=args.allow_direct_sources,
+        hint="check the sources marked `!` in the plan (`--dry-run`); "
+        "`--allow-direct-sources` applies the lock with them",
+    )
+
+
+def _needs_permission(plan: SyncPlan, policy: SourcePolicy) -> bool:
+    from envkernels.sync.sources import refused
+
+    return bool(refused(plan.sources, allow_direct_sources=policy.allow_direct_sources,
+                        allow_builds=policy.allow_builds, allowed_origins=policy.allowed_origins))
+
+
 def run(args: argparse.Namespace) -> int:
     """Plan or apply; exit 0, 2 on bad input or a failed sync."""
     from envkernels.cli.output import print_json, print_warning
@@ -69,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         if args.create:
             from envkernels.sync.create import create_from_lock
 
-            created = create_from_lock(args.lock, args.target, progress=progress)
+            created = create_from_lock(args.lock, args.target, progress=progress, policy=_policy(args))
             if progress:
                 progress.close()
             if args.json:
@@ -92,15 +118,17 @@ def run(args: argparse.Namespace) -> int:
         plan = plan_sync(args.lock, env)
         for w in plan.warnings:
             print_warning(w)
+        policy = _policy(args)
         if args.dry_run or not args.yes:
             if args.json:
                 print_json(plan.to_dict())
             else:
                 print(plan.text())
                 if not plan.is_empty:
-                    print("dry run: nothing changed; `--yes` carries the plan out", file=sys.stderr)
+                    needs = " --allow-direct-sources" if _needs_permission(plan, policy) else ""
+                    print(f"dry run: nothing changed; `--yes{needs}` carries the plan out", file=sys.stderr)
             return 0
-        result = apply_sync(plan, env, lock_path=args.lock, progress=progress)
+        result = apply_sync(plan, env, lock_path=args.lock, progress=progress, policy=policy)
     finally:
         if progress:
             progress.close()

@@ -140,6 +140,21 @@ class EnvKernelsApp(ExtensionApp):
         "A JupyterHub admin may set False so users can see plans but not apply them.",
     )
 
+    allow_direct_sources = Bool(
+        False,
+        config=True,
+        help="Allow `POST .../sync` to apply a lock that installs from local directories (editable "
+        "or not), VCS repositories, URLs, or files at another origin than this server's package "
+        "index. Off by default: a lock from a notebook or repository then installs only pinned "
+        "releases from the index (dry runs still show such sources, marked).",
+    )
+    allow_builds = Bool(
+        False,
+        config=True,
+        help="Allow `POST .../sync` to build source distributions (uv runs their build backends). "
+        "Off by default: uv gets `--no-build` and a lock offering only an sdist is refused.",
+    )
+
     @default("roots")
     def _roots_default(self) -> list[str]:
         raw = os.environ.get(ROOTS_ENV_VAR, "")
@@ -195,6 +210,8 @@ class EnvKernelsApp(ExtensionApp):
             license_fail_on_unknown=self.license_fail_on_unknown,
             licenses=self.audit_licenses,
             allow_sync=self.allow_sync,
+            allow_direct_sources=self.allow_direct_sources,
+            allow_builds=self.allow_builds,
         )
 
     async def stop_extension(self) -> None:

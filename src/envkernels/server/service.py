@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envkernels.errors import NotFoundError, UsageError
 from envkernels.limits import check_size
 from envkernels.model import Environment
 from envkernels.server import compare, graph
 from envkernels.server.paths import inside_root, relative_to_root
+
+if TYPE_CHECKING:
+    from envkernels.sync.apply import SourcePolicy
 
 _RELATIVE_HINT = "name a file relative to the directory Jupyter was started in"
 # PEP 751 lock file names: what POST .../lock may write.
@@ -41,6 +44,8 @@ class ServiceConfig:
     license_fail_on_unknown: bool | None = None
     licenses: bool = False
     allow_sync: bool = True
+    allow_direct_sources: bool = False
+    allow_builds: bool = False
 
 
 class EnvironmentService:
@@ -159,16 +164,35 @@ class EnvironmentService:
         """The plan that makes the environment match ``lock``; carried out unless ``dry_run``."""
         from envkernels.sync.apply import apply_sync
         from envkernels.sync.plan import plan_sync
+        from envkernels.sync.sources import refused
 
         env = self.environment(env_id)
         lock_path = self.path(lock, "lock")
         if not os.path.isfile(lock_path):
             raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
         plan = plan_sync(lock_path, env)
+        policy = self.source_policy()
         if dry_run:
-            return {"dry_run": True, "plan": plan.to_dict(), "text": plan.text()}
-        result = apply_sync(plan, env, lock_path=lock_path)
+            blocked = refused(plan.sources, allow_direct_sources=policy.allow_direct_sources,
+                              allow_builds=policy.allow_builds, allowed_origins=policy.allowed_origins)
+            return {"dry_run": True, "plan": plan.to_dict(), "text": plan.text(),
+                    "refused": [s.to_dict() for s in blocked]}
+        result = apply_sync(plan, env, lock_path=lock_path, policy=policy)
         return {"dry_run": False, **result.to_dict(), "text": result.summary()}
+
+    def source_policy(self) -> SourcePolicy:
+        """What a REST sync may install: the server's index only, unless the administrator allows more."""
+        from envkernels.lockfiles.index_config import resolve_index_config
+        from envkernels.sync.apply import SourcePolicy
+        from envkernels.sync.sources import server_origins
+
+        return SourcePolicy(
+            allow_direct_sources=self.config.allow_direct_sources,
+            allow_builds=self.config.allow_builds,
+            allowed_origins=server_origins(resolve_index_config().all),
+            hint="this server installs only pinned releases from its package index; an administrator "
+            "can allow more with `c.EnvKernelsApp.allow_direct_sources` / `allow_builds`",
+        )
 
     # ---- pictures: tree and diff ------------------------------------------------------------
     def tree(self, env_id: str, why: str | None = None) -> dict[str, Any]:

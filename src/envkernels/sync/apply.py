@@ -28,6 +28,7 @@ from envkernels.lockfiles.read import read_lock
 from envkernels.model import Environment
 from envkernels.sync import history
 from envkernels.sync.plan import Change, SyncPlan, changes_between, installed_map, plan_sync
+from envkernels.sync.sources import refusal_error, refused
 from envkernels.sync.uvcall import build_invocation, explain_uv_failure
 
 Progress = Callable[[str, int, int], None]
@@ -103,9 +104,9 @@ def _sha256(path: str) -> str | None:
         return None
 
 
-def _uv(plan: SyncPlan, env: Environment, progress: Progress | None) -> list[str]:
+def _uv(plan: SyncPlan, env: Environment, progress: Progress | None, *, no_build: bool = False) -> list[str]:
     assert plan.lock is not None and env.python
-    inv = build_invocation(plan.lock, plan.packages, env.python)
+    inv = build_invocation(plan.lock, plan.packages, env.python, no_build=no_build)
     if progress:
         progress(f"uv pip sync ({len(plan.changes)} changes)", 0, 1)
     try:
@@ -128,17 +129,41 @@ def _uv(plan: SyncPlan, env: Environment, progress: Progress | None) -> list[str
     return inv.argv
 
 
-def restore_snapshot(snapshot: str, env: Environment) -> None:
+def restore_snapshot(snapshot: str, env: Environment, *, no_build: bool = False) -> None:
     """Put ``env`` back to the state ``snapshot`` records (no lock taken: the caller holds it)."""
     plan = plan_sync(read_lock(snapshot), env)
     if not plan.is_empty:
-        _uv(plan, env, None)
+        _uv(plan, env, None, no_build=no_build)
+
+
+@dataclass(frozen=True)
+class SourcePolicy:
+    """What a sync may install besides plain index downloads (see :mod:`envkernels.sync.sources`).
+
+    ``allowed_origins`` None: files may come from any origin the lock names.
+    """
+
+    allow_direct_sources: bool = True
+    allow_builds: bool = True
+    allowed_origins: frozenset[str] | None = None
+    hint: str = "review the sources in the plan; allow them explicitly if you trust them"
 
 
 def apply_sync(
-    plan: SyncPlan, env: Environment, *, lock_path: str | None = None, progress: Progress | None = None
+    plan: SyncPlan,
+    env: Environment,
+    *,
+    lock_path: str | None = None,
+    progress: Progress | None = None,
+    policy: SourcePolicy | None = None,
 ) -> SyncResult:
-    """Carry out ``plan`` on ``env`` (see the module docstring for the steps)."""
+    """Carry out ``plan`` on ``env`` (see the module docstring for the steps).
+
+    ``policy`` is checked against the plan recomputed under the environment's lock (so what is
+    checked is what runs); a refused source raises SourcesNotAllowedError before anything runs.
+    Without ``allow_builds`` uv also gets ``--no-build``.
+    """
+    policy = policy or SourcePolicy()
     if not env.python:
         raise BadInputError(f"the environment `{env.prefix}` has no interpreter", hint=env.hint)
     lock_path = lock_path or plan.lock_path
@@ -164,6 +189,14 @@ def apply_sync(
             if left:
                 history.clear_pending(env)  # it matches a lock in full again: nothing is half-done
             return SyncResult(plan=plan, applied=False, warnings=warnings)
+        refused_sources = refused(
+            plan.sources,
+            allow_direct_sources=policy.allow_direct_sources,
+            allow_builds=policy.allow_builds,
+            allowed_origins=policy.allowed_origins,
+        )
+        if refused_sources:
+            raise refusal_error(plan.lock_path, refused_sources, policy.hint)
         started = time.monotonic()
         if progress:
             progress("writing a snapshot of the environment", 0, 1)
@@ -176,11 +209,11 @@ def apply_sync(
             "plan": plan.to_dict(),
         }
         try:
-            argv = _uv(plan, env, progress)
+            argv = _uv(plan, env, progress, no_build=not policy.allow_builds)
         except CommandError as exc:
             restored = True
             try:
-                restore_snapshot(snapshot, env)
+                restore_snapshot(snapshot, env, no_build=not policy.allow_builds)
             except EnvKernelsError:
                 restored = False
             history.append_history(

@@ -17,7 +17,7 @@ from envkernels.errors import BadInputError, EnvKernelsError
 from envkernels.lockfiles.model import Lock
 from envkernels.lockfiles.read import read_lock
 from envkernels.model import Environment
-from envkernels.sync.apply import Progress, SyncResult, apply_sync
+from envkernels.sync.apply import Progress, SourcePolicy, SyncResult, apply_sync
 from envkernels.sync.plan import plan_sync
 from envkernels.uvbin import uv_binary
 
@@ -62,6 +62,7 @@ def create_from_lock(
     *,
     progress: Progress | None = None,
     install_kernel: bool = True,
+    policy: SourcePolicy | None = None,
 ) -> CreateResult:
     """Create an environment from ``lock_path`` (a notebook or any lock) and sync it."""
     lock = read_lock(lock_path)
@@ -84,7 +85,7 @@ def create_from_lock(
             hint=f"uv could not create the environment (Python {version or 'any'})",
         )
     env = environment_from_prefix(prefix)
-    result = apply_sync(plan_sync(lock, env), env, lock_path=lock_path, progress=progress)
+    result = apply_sync(plan_sync(lock, env), env, lock_path=lock_path, progress=progress, policy=policy)
     env = environment_from_prefix(prefix)
     kernelspec = note = None
     if install_kernel:

@@ -36,6 +36,8 @@ from envkernels.lockfiles.select import (
     python_version_tuple,
 )
 from envkernels.model import Environment
+from envkernels.sync.sources import PackageSource, package_sources
+from envkernels.sync.uvcall import uses_lock_urls
 
 # What `uv pip sync` leaves alone although a lock does not list them (uv's installer plan, checked
 # against `uv pip sync --dry-run` by tests/conformance): the seed packages, unless uv made the venv
@@ -112,6 +114,9 @@ class SyncPlan:
     # What the plan saw installed, with each metadata folder's identity: apply_sync re-plans under
     # its lock and re-reads only the folders that changed since (see ``scan_distributions``).
     scanned: tuple[tuple[InstalledDistribution, Identity], ...] = field(default=(), repr=False, compare=False)
+    # Packages that are not plain index downloads (local directories, VCS, URLs, builds, and the
+    # origins of a pylock's files): shown in the plan, checked against the caller's policy.
+    sources: tuple[PackageSource, ...] = ()
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -137,6 +142,7 @@ class SyncPlan:
             "unchanged": self.unchanged,
             "is_empty": self.is_empty,
             "warnings": list(self.warnings),
+            "sources": [s.to_dict() for s in self.sources],
         }
 
     def text(self) -> str:
@@ -144,6 +150,10 @@ class SyncPlan:
         if self.is_empty:
             return f"`{self.prefix}` already matches `{self.lock_path}` ({self.unchanged} packages)"
         lines = [f"sync `{self.prefix}` to `{self.lock_path}`:"]
+        marks: dict[str, list[str]] = {}
+        for s in self.sources:
+            if s.kind != "index":
+                marks.setdefault(normalize_name(s.name), []).append(s.label())
         for sign, group in (
             ("+", self.install),
             ("^", self.upgrade),
@@ -152,16 +162,24 @@ class SyncPlan:
             ("-", self.remove),
         ):
             for c in group:
+                mark = "".join(f" {m}" for m in marks.get(normalize_name(c.name), ()) if c.new)
                 if c.old and c.new:
-                    lines.append(f"  {sign} {c.name} {c.old} -> {c.new}")
+                    lines.append(f"  {sign} {c.name} {c.old} -> {c.new}{mark}")
                 else:
-                    lines.append(f"  {sign} {c.name} {c.new or c.old or ''}".rstrip())
+                    lines.append(f"  {sign} {c.name} {c.new or c.old or ''}{mark}".rstrip())
         counts = (
             f"{len(self.install)} to install, {len(self.upgrade)} to upgrade, {len(self.downgrade)} to "
             f"downgrade, {len(self.reinstall)} to reinstall, {len(self.remove)} to remove, "
             f"{self.unchanged} unchanged"
         )
         lines.append(counts)
+        direct = [s for s in self.sources if s.kind != "index"]
+        if direct:
+            lines.append("not plain downloads from the package index (uv builds or fetches them as named):")
+            lines += [f"  ! {s.name} {s.label()}" for s in direct]
+        origins = sorted({s.where for s in self.sources if s.kind == "index"})
+        if origins:
+            lines.append(f"files are downloaded from the URLs in the lock: {', '.join(origins)}")
         return "\n".join(lines)
 
 
@@ -313,6 +331,7 @@ def plan_sync(
         packages=tuple(p for p in wanted),
         lock=lock,
         scanned=scanned,
+        sources=package_sources(lock, wanted, env_tags(env), uses_lock_urls(lock, wanted)),
     )
 
 

@@ -116,6 +116,11 @@ def requirements_text(packages: Sequence[LockedPackage], lock: Lock) -> tuple[st
     return text, all_hashed and bool(lines)
 
 
+def uses_lock_urls(lock: Lock, packages: Sequence[LockedPackage]) -> bool:
+    """True when uv is given the pylock.toml itself, and so downloads the URLs it names."""
+    return _pylock_direct(lock, packages)
+
+
 def _pylock_direct(lock: Lock, packages: Sequence[LockedPackage]) -> bool:
     """True when uv can take the pylock.toml file itself (a file, every entry with a hashed source)."""
     return (
@@ -128,9 +133,14 @@ def _pylock_direct(lock: Lock, packages: Sequence[LockedPackage]) -> bool:
     )
 
 
-def build_invocation(lock: Lock, packages: Sequence[LockedPackage], python: str) -> UvInvocation:
-    """The ``uv pip sync`` argv for ``packages`` of ``lock`` into the interpreter ``python``."""
-    base = [uv_binary(), "pip", "sync", "--python", python]
+def build_invocation(
+    lock: Lock, packages: Sequence[LockedPackage], python: str, *, no_build: bool = False
+) -> UvInvocation:
+    """The ``uv pip sync`` argv for ``packages`` of ``lock`` into the interpreter ``python``.
+
+    ``no_build``: uv builds no source distribution (``--no-build``), whatever the lock holds.
+    """
+    base = [uv_binary(), "pip", "sync", "--python", python, *(["--no-build"] if no_build else [])]
     if _pylock_direct(lock, packages):
         # An absolute path: uv never takes a file name starting with `-` as an option then.
         return UvInvocation(
