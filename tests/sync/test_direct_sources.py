@@ -108,3 +108,12 @@ def test_cli_applies_an_editable_directory_only_with_allow_direct_sources(
     allowed = _cli("sync", str(lock), "--target", str(prefix), "--yes", "--allow-direct-sources")
     assert allowed.returncode == 0, allowed.stderr
     assert "proj" in freeze(prefix)
+
+
+def test_sync_create_refuses_direct_sources_before_making_an_environment(tmp_path: Path) -> None:
+    _project(tmp_path)
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("six==1.16.0\n-e ./proj\n")
+    proc = _cli("sync", str(lock), "--create", "--target", str(tmp_path / "new"))
+    assert proc.returncode == 2 and "--allow-direct-sources" in proc.stderr
+    assert not (tmp_path / "new").exists()

@@ -19,6 +19,7 @@ from envkernels.lockfiles.read import read_lock
 from envkernels.model import Environment
 from envkernels.sync.apply import Progress, SourcePolicy, SyncResult, apply_sync
 from envkernels.sync.plan import plan_sync
+from envkernels.sync.sources import DIRECT_KINDS, package_sources, refusal_error, refused
 from envkernels.uvbin import uv_binary
 
 
@@ -66,6 +67,13 @@ def create_from_lock(
 ) -> CreateResult:
     """Create an environment from ``lock_path`` (a notebook or any lock) and sync it."""
     lock = read_lock(lock_path)
+    if policy is not None:
+        # Refuse direct sources before an environment is made for nothing (apply_sync checks again).
+        direct = [s for s in package_sources(lock, lock.packages, (), False) if s.kind in DIRECT_KINDS]
+        blocked = refused(direct, allow_direct_sources=policy.allow_direct_sources, allow_builds=True,
+                          allowed_origins=None)
+        if blocked:
+            raise refusal_error(lock.path, blocked, policy.hint)
     prefix = Path(target).resolve() if target else default_prefix(lock_path)
     if prefix.exists() and not (prefix / "pyvenv.cfg").is_file():
         raise BadInputError(
