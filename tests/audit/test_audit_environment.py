@@ -114,7 +114,7 @@ def test_lockfile_is_audited_without_installing_it(osv_db, tmp_path, isolated_ho
     assert report.environment.kind == "lockfile" and report.environment.prefix == str(lock.resolve())
     ids = {(v["package"], v["id"]) for v in report.extra["vulnerabilities"]}
     assert ("requests", "PYSEC-2018-28") in ids and ("urllib3", "PYSEC-2019-132") in ids
-    assert [s["package"] for s in report.extra["skipped"]] == ["./localpkg"]
+    assert [s["package"] for s in report.extra["skipped"]] == ["localpkg"]  # the `-e` directory's name
     hint = next(f.hint for f in report.findings if f.code == "vulnerability" and f.package == "requests")
     assert str(lock.resolve()) in hint and ">= 2.20.0" in hint
     assert any(f.code == "lock-warning" for f in report.findings)
