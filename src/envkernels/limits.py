@@ -7,7 +7,7 @@ they are read and refused when they are larger than the limit:
 ==================  ===========  ====================================  =========================
 what                default      environment variable                  server trait
 ==================  ===========  ====================================  =========================
-lockfile, project   8 MiB        ``ENVKERNELS_MAX_LOCK_BYTES``         ``max_lock_bytes``
+lockfile, project   4 MiB        ``ENVKERNELS_MAX_LOCK_BYTES``         ``max_lock_bytes``
 notebook (.ipynb)   32 MiB       ``ENVKERNELS_MAX_NOTEBOOK_BYTES``     ``max_notebook_bytes``
 REST request body   1 MiB        (server only)                         ``max_request_bytes``
 ==================  ===========  ====================================  =========================
@@ -46,7 +46,7 @@ def _env_bytes(name: str, default: int) -> int:
 class Limits:
     """Byte limits per kind of input (see the module docstring)."""
 
-    lock: int = 8 * MiB
+    lock: int = 4 * MiB
     notebook: int = 32 * MiB
     request: int = 1 * MiB
 

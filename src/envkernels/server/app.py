@@ -118,9 +118,9 @@ class EnvKernelsApp(ExtensionApp):
         help="Heavy requests that may wait for a thread; past that a request is refused at once (503).",
     )
     max_lock_bytes = Int(
-        8 << 20,
+        4 << 20,
         config=True,
-        help="Largest lockfile or project file read, in bytes (default 8 MiB); larger is 413.",
+        help="Largest lockfile or project file read, in bytes (default 4 MiB); larger is 413.",
     )
     max_notebook_bytes = Int(
         32 << 20,
