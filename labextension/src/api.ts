@@ -58,6 +58,8 @@ export interface IReport {
   findings: IFinding[];
   vulnerabilities?: IVulnerability[];
   licenses?: ILicense[];
+  /** Audits: false when a package (or the whole source) could not be checked. */
+  checked?: boolean;
 }
 
 export interface IRequirement {

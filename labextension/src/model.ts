@@ -11,7 +11,8 @@ export type Badge = 'ok' | 'drift' | 'vulnerable' | 'broken' | 'unknown';
 /**
  * The badge an environment earns from its last check and audit: `vulnerable` when the audit
  * found a vulnerability, else `drift` when the check has a warning or error. An audit's own
- * findings (an advisory source that could not be reached) are not drift.
+ * findings (an advisory source that could not be reached) are not drift; but an audit that left
+ * anything unchecked (`checked: false`) earns no `ok`: the badge stays `unknown`.
  */
 export function badgeOf(env: IEnvironment, check?: IReport | null, audit?: IReport | null): Badge {
   if (env.status === 'broken') {
@@ -22,6 +23,9 @@ export function badgeOf(env: IEnvironment, check?: IReport | null, audit?: IRepo
   }
   if (check && check.findings.some(f => f.severity === 'error' || f.severity === 'warning')) {
     return 'drift';
+  }
+  if (audit && audit.checked === false) {
+    return 'unknown';
   }
   return check || audit ? 'ok' : 'unknown';
 }

@@ -102,7 +102,8 @@ export class EnvironmentsPanel extends Widget {
       h('div', { class: 'jp-EnvKernels-row' },
         icon,
         h('span', { class: 'jp-EnvKernels-name' }, env.name),
-        badge(mark === 'unknown' ? (env.status === 'ok' ? 'ok' : 'broken') : mark)
+        // Nothing checked yet (or an audit that could not check everything): no green badge.
+        badge(mark === 'unknown' && env.status !== 'ok' ? 'broken' : mark)
       ),
       h('div', { class: 'jp-EnvKernels-meta' },
         h('span', { class: 'jp-EnvKernels-kind' }, env.kind),
