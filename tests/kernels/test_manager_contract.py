@@ -17,8 +17,10 @@ deletes one). What is checked:
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -188,6 +190,8 @@ def test_listing_looks_up_foreign_names_and_claims_unresolvable_envk_names(khome
         specs[nowhere]
     assert specs.get(nowhere) is None
     assert "not-a-kernel" not in specs and specs.get("not-a-kernel") is None
+    for copied in (copy.deepcopy(specs), pickle.loads(pickle.dumps(specs))):
+        assert type(copied) is dict and copied == dict(specs)  # copies are plain dicts of the listing
 
 
 # ---- removing never deletes what envkernels does not own ---------------------------------------

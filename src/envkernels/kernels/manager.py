@@ -122,6 +122,10 @@ class SpecListing(dict[str, Any]):
         except KeyError:
             return default
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles are plain dicts of the listing (the lookup belongs to this manager).
+        return (dict, (dict(self),))
+
 
 def provisioner_installed() -> bool:
     """True when the ``envkernels-provisioner`` entry point is registered (envkernels is installed)."""
