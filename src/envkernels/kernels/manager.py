@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
@@ -493,6 +494,27 @@ class EnvKernelSpecManager(KernelSpecManager):
             found += [(os.path.splitext(n)[0], n) for n in names if n.startswith("logo-")]
             self._resources[resource_dir] = found
         return found
+
+    async def get_kernel_spec_resource(self, kernel_name: str, path: str) -> bytes | None:
+        """A listed kernel's ``logo-*``/``kernel.js``/``kernel.css``, from the warm listing.
+
+        jupyter_server's ``/kernelspecs/{name}/{path}`` handler asks this first; without it each
+        logo request (JupyterLab's launcher asks one per kernel) would go through
+        ``get_kernel_spec``, which rebuilds the listing. Only the files ``_resource_files`` found
+        in the kernel's resource directory are served; anything else gives None and the handler
+        falls back to its own static file serving.
+        """
+        listing = self._listing
+        entry = listing.shown.get(kernel_name.lower()) if listing is not None else None
+        if entry is None:
+            return None
+        resource_dir = entry["resource_dir"]
+        if path not in {fname for _, fname in self._resource_files(resource_dir)}:
+            return None
+        try:
+            return await asyncio.to_thread(Path(resource_dir, path).read_bytes)
+        except OSError:
+            return None
 
     def _overridden(self) -> bool:
         """True when a subclass replaced ``find_kernel_specs`` or ``get_kernel_spec``.

@@ -43,6 +43,31 @@ async def test_api_kernelspecs_lists_every_environment_with_its_logo(
     assert logo.body.startswith(b"<svg")
 
 
+async def test_logos_are_served_from_the_warm_listing_without_a_rebuild(
+    no_pythonpath: None, jp_fetch: Any, jp_serverapp: Any, kroot: Path
+) -> None:
+    ksm = jp_serverapp.kernel_spec_manager
+    specs = (await get_json(jp_fetch, "api", "kernelspecs"))["kernelspecs"]
+    calls: list[int] = []
+    original = ksm.build_listing
+
+    def counting() -> Any:
+        calls.append(1)
+        return original()
+
+    ksm.build_listing = counting
+    for name in ("withipk", "bare", "condaish"):
+        kernel = env_at(kroot / name).kernel_name
+        logo = await jp_fetch("kernelspecs", kernel, "logo-svg.svg", method="GET")
+        assert logo.body.startswith(b"<svg") and logo.headers["Content-Type"] == "image/svg+xml"
+        assert specs[kernel]["resources"]["logo-svg"].endswith(f"/kernelspecs/{kernel}/logo-svg.svg")
+    assert calls == []
+    with pytest.raises(HTTPClientError) as info:  # only the resource files found are served
+        bare = env_at(kroot / "bare").kernel_name
+        await jp_fetch("kernelspecs", bare, "..%2F..%2Fmanager.py", method="GET")
+    assert info.value.code in (403, 404)
+
+
 async def test_new_environment_is_listed_without_a_restart(
     no_pythonpath: None, jp_fetch: Any, late_root: Path
 ) -> None:
