@@ -49,6 +49,27 @@ def test_pyenv_versions_free_threaded_pypy_and_virtualenv_alias(
     assert ft.python == os.path.join(ft.prefix, "bin", "python3")  # the link in the prefix, not its target
 
 
+def test_a_version_that_is_a_symlink_to_a_python_elsewhere_is_listed(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``versions/3.11 -> /opt/python/3.11`` is a version; pyenv-virtualenv's alias stays one record."""
+    elsewhere = fake_base_python(tmp_path / "opt" / "python" / "3.11", "3.11.9")
+    versions = tmp_path / "pyenv" / "versions"
+    fake_base_python(versions / "3.12.1", "3.12.1")
+    (versions / "3.11").symlink_to(elsewhere)
+    venv = versions / "3.12.1" / "envs" / "science"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (versions / "science").symlink_to(venv)
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    envs = [e for e in discover() if e.kind == "pyenv"]
+    assert sorted((e.name, e.prefix) for e in envs) == [
+        ("3.11", str(elsewhere.resolve())),
+        ("3.12.1", str((versions / "3.12.1").resolve())),
+        ("science", str(venv.resolve())),
+    ]
+    assert by_prefix(envs, elsewhere).python_version == "3.11.9" and by_prefix(envs, elsewhere).ok
+
+
 def test_default_pyenv_root_is_under_home(isolated_home: Path) -> None:
     fake_base_python(isolated_home / ".pyenv" / "versions" / "3.12.4", "3.12.4")
     assert [(e.kind, e.name) for e in under(discover(), isolated_home)] == [("pyenv", "3.12.4")]
