@@ -202,6 +202,14 @@ class EnvKernelSpecManager(KernelSpecManager):
         help="An environment's own stock ipykernel kernelspec (`python -m ipykernel_launcher -f ...`, no env "
         "block) is started the envkernels way (activation, magics) under its own name and display name.",
     )
+    search_root_dir = Bool(
+        True,
+        config=True,
+        help="Inside a server, also walk its root_dir (the folder JupyterLab shows) for projects and "
+        "environments, as roots are walked (bounded depth, skip rules). The walk runs in the "
+        "background: the first listing comes from the default places and the configured roots, "
+        "and the root's environments join it when the walk is done.",
+    )
     prewarm = Bool(
         True,
         config=True,
@@ -242,9 +250,14 @@ class EnvKernelSpecManager(KernelSpecManager):
                 PROVISIONER_NAME,
             )
         self._prewarm: threading.Thread | None = None
+        self._first_listing = threading.Event()  # set once a listing (maybe without root_dir) exists
         if self.prewarm and self.base_url() is not None:
-            self._prewarm = threading.Thread(target=self.refresh, name="envkernels-prewarm", daemon=True)
+            self._prewarm = threading.Thread(
+                target=self._prewarm_listing, name="envkernels-prewarm", daemon=True
+            )
             self._prewarm.start()
+        else:
+            self._first_listing.set()
 
     @observe("wrapped_class")
     def _wrapped_class_changed(self, change: Any) -> None:
@@ -345,9 +358,39 @@ class EnvKernelSpecManager(KernelSpecManager):
         return KernelSpecManager.get_kernel_spec(self, name)
 
     # ---- the listing ---------------------------------------------------------------------------
-    def build_listing(self) -> Listing:
+    def server_root_dir(self) -> str | None:
+        """The server's root_dir when it is searched (``search_root_dir``, inside a server), else None."""
+        if not self.search_root_dir or self.base_url() is None:
+            return None
+        root = getattr(self.parent, "root_dir", None)
+        if not isinstance(root, str) or not root:
+            return None
+        return os.path.realpath(os.path.expanduser(root))
+
+    def discovery_roots(self, include_root_dir: bool = True) -> list[str]:
+        """The roots walked: ``roots``, plus the server's root_dir unless ``search_root_dir`` is off."""
+        roots = list(self.roots)
+        root_dir = self.server_root_dir() if include_root_dir else None
+        if root_dir is not None and root_dir not in roots:
+            roots.append(root_dir)
+        return roots
+
+    def _prewarm_listing(self) -> None:
+        """The first listing, in two steps when root_dir is searched: without it (quick), then with it."""
+        try:
+            if self.server_root_dir() is not None:
+                with self._lock:
+                    self._listing = self.build_listing(include_root_dir=False)
+                self._first_listing.set()
+            self.refresh()
+        except Exception:  # the first request builds it on its own path instead
+            self.log.warning("envkernels: building the first kernel listing failed", exc_info=True)
+        finally:
+            self._first_listing.set()
+
+    def build_listing(self, include_root_dir: bool = True) -> Listing:
         """Discover and build the whole listing (blocking: call it off the event loop)."""
-        envs = discover(roots=list(self.roots), default_roots=self.default_roots)
+        envs = discover(roots=self.discovery_roots(include_root_dir), default_roots=self.default_roots)
         native = self.native_specs()
         try:
             hidden_names = frozenset(hidden.hidden_kernels())
@@ -439,8 +482,7 @@ class EnvKernelSpecManager(KernelSpecManager):
             asyncio.get_running_loop()
         except RuntimeError:
             return self.refresh()
-        if self._prewarm is not None and self._prewarm.is_alive():
-            self._prewarm.join()  # the first listing is being built: wait for it, once
+        self._first_listing.wait()  # the first listing is being built: wait for it, once
         listing = self._listing
         if listing is None:
             return self.refresh()  # nothing to serve yet: the first listing is built here
@@ -450,8 +492,8 @@ class EnvKernelSpecManager(KernelSpecManager):
 
     async def async_get_all_specs(self) -> dict[str, Any]:
         """``get_all_specs()`` for callers that can wait: a stale listing is rebuilt (off the loop) first."""
-        if self._prewarm is not None and self._prewarm.is_alive():
-            await asyncio.to_thread(self._prewarm.join)
+        if not self._first_listing.is_set():
+            await asyncio.to_thread(self._first_listing.wait)
         listing = self._fresh() or await self.async_refresh()
         return self._spec_listing(listing)
 

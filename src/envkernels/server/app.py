@@ -193,7 +193,8 @@ class EnvKernelsApp(ExtensionApp):
         """The service's configuration from the traits and the server (root dir, kernel manager roots)."""
         roots = list(self.roots)
         ksm = getattr(self.serverapp, "kernel_spec_manager", None)
-        for root in getattr(ksm, "roots", None) or ():
+        ksm_roots = ksm.discovery_roots() if hasattr(ksm, "discovery_roots") else getattr(ksm, "roots", None)
+        for root in ksm_roots or ():
             if isinstance(root, str) and root not in roots:
                 roots.append(root)
         root_dir = getattr(self.serverapp, "root_dir", None) or os.getcwd()
