@@ -192,8 +192,9 @@ class EnvKernelsApp(ExtensionApp):
     def service_config(self) -> ServiceConfig:
         """The service's configuration from the traits and the server (root dir, kernel manager roots)."""
         roots = list(self.roots)
-        ksm = getattr(self.serverapp, "kernel_spec_manager", None)
-        ksm_roots = ksm.discovery_roots() if hasattr(ksm, "discovery_roots") else getattr(ksm, "roots", None)
+        ksm: Any = getattr(self.serverapp, "kernel_spec_manager", None)
+        discovery_roots = getattr(ksm, "discovery_roots", None)  # envkernels' own: roots + root_dir
+        ksm_roots = discovery_roots() if callable(discovery_roots) else getattr(ksm, "roots", None)
         for root in ksm_roots or ():
             if isinstance(root, str) and root not in roots:
                 roots.append(root)
