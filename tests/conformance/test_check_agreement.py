@@ -55,3 +55,14 @@ def test_unreadable_metadata_where_pip_and_uv_disagree(all_envs: dict[str, Path]
     assert uv.broken == pip.broken - on_unreadable
     assert ours.broken == pip.broken
     assert pip.returncode == uv.returncode == ours.returncode == 1
+
+
+def test_the_suite_covers_what_the_readme_states(all_envs: dict[str, Path]) -> None:
+    """README's figure ("13 environments / 429 distributions") is what this suite builds."""
+    from envkernels.inspect.installed import installed_distributions
+
+    counts = {name: len(installed_distributions(prefix)) for name, prefix in all_envs.items()}
+    print(f"conformance: {len(counts)} environments / {sum(counts.values())} distributions: {counts}")
+    assert len(counts) == 13
+    assert counts["ds-stack"] >= 300
+    assert sum(counts.values()) >= 420
