@@ -54,8 +54,8 @@ def check_record(rec: dict) -> None:
     assert rec["python"] is None or os.path.isabs(rec["python"])
     assert isinstance(rec["lockfiles"], list) and all(os.path.isabs(p) for p in rec["lockfiles"])
     assert isinstance(rec["has_ipykernel"], bool) and isinstance(rec["free_threaded"], bool)
-    assert rec["status"] in ("ok", "broken")
-    if rec["status"] == "broken":
+    assert rec["status"] in ("ok", "broken", "unsupported")
+    if rec["status"] != "ok":
         assert rec["problem"] and rec["hint"]
     else:
         assert rec["problem"] is None and rec["hint"] is None
@@ -118,3 +118,14 @@ def test_missing_root_is_a_usage_error_not_an_empty_list(isolated_home: Path, tm
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith(f"error: `{tmp_path / 'nope'}` is not a directory\nhint: ")
+
+
+def test_list_walks_the_current_directory_by_default(isolated_home: Path, tmp_path: Path) -> None:
+    """Run in a folder of projects, `list` finds their environments, as a server finds its root's."""
+    folder = tmp_path / "projects"
+    env = folder / "analysis" / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    listed = json.loads(envkernels("list", "--json", cwd=folder).stdout)
+    assert str(env.resolve()) in {r["prefix"] for r in listed}
+    only = json.loads(envkernels("list", "--json", "--no-default-roots", cwd=folder).stdout)
+    assert only == []  # --no-default-roots: only the --root directories (none here)

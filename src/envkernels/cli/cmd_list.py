@@ -9,6 +9,7 @@ environments included (they are data, not a failure); 2 for bad input (an unknow
 from __future__ import annotations
 
 import argparse
+import os
 
 from envkernels.cli.inputs import require_directories
 from envkernels.cli.output import print_json, print_table, print_warning
@@ -41,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise UsageError(f"unknown kind `{bad[0]}`", hint=f"kinds are: {', '.join(KINDS)}")
     require_directories(args.root)
-    envs = discover(roots=args.root, default_roots=not args.no_default_roots)
+    roots = list(args.root)
+    if not args.no_default_roots and os.getcwd() not in roots:
+        roots.append(os.getcwd())  # where the command runs, as a server's root is its root_dir
+    envs = discover(roots=roots, default_roots=not args.no_default_roots)
     if args.kind:
         envs = [e for e in envs if e.kind in args.kind]
     if args.json:
