@@ -32,14 +32,13 @@ else:  # pragma: no cover - Python 3.10
 TESTS = Path(__file__).resolve().parent
 CORPUS = TESTS / "data" / "lockfiles"
 
-settings.register_profile(
-    "ci", max_examples=6, deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-settings.register_profile(
-    "long", max_examples=2000, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+# Seeds are whole real files and some values are 200 000 characters on purpose: the health checks
+# about slow or large examples would stop the run, not find a bug.
+_QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large,
+          HealthCheck.large_base_example]
+settings.register_profile("ci", max_examples=6, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=_QUIET)
+settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=_QUIET)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # (file name to write, seed path, kind): kind is how the seed is parsed and dumped again.
