@@ -394,12 +394,18 @@ class Worker:
         if notebook and _notebook_has_lock(notebook):
             return str(notebook)
         here = _resolve("pylock.toml", facts.get("cwd"))
+        nearby = "there is no pylock.toml here"
         if here and os.path.isfile(here):
-            return here
+            # The lock rule of `check` (lockfiles/owner.py): another environment's pylock is not synced.
+            owner = importlib.import_module("envkernels.lockfiles.owner")
+            verdict = owner.lock_ownership(here, env, notebook=notebook)
+            if verdict.used:
+                return here
+            nearby = owner.not_used_message(verdict, notebook)
         if env.lockfiles:
             return str(env.lockfiles[0])
         raise UsageError(
-            "no lock to sync to: the notebook carries none and there is no pylock.toml here",
+            f"no lock to sync to: the notebook carries none and {nearby}",
             "`%envsync path/to/pylock.toml` (or uv.lock, poetry.lock, ...), or `%envlock --notebook` first",
         )
 

@@ -35,6 +35,7 @@ CODES: tuple[str, ...] = (
     "invalid-metadata",
     "sync-interrupted",
     "environment-broken",
+    "lock-not-used",
 )
 
 # key -> [stamps, report, stamps left to stat once inotify watches the rest (None: not armed)]
@@ -86,20 +87,38 @@ def choose_project(env: Environment, notebook: str | None, project: str | None) 
     return env.project
 
 
-def _default_lock(project: str | None, env: Environment) -> str | None:
-    """The lock that pins the project: the first lockfile of the project (pylock.toml first)."""
-    if project is None:
-        return None
-    if env.project and os.path.realpath(env.project) == os.path.realpath(project) and env.lockfiles:
-        candidates = list(env.lockfiles)
-    else:
-        from pathlib import Path
+def _default_lock(
+    project: str | None, env: Environment, notebook: str | None
+) -> tuple[str | None, list[Any], list[str]]:
+    """(the lock to compare with, the nearby locks not used, every file the choice read).
 
-        from envkernels.discovery.probe import project_lockfiles
+    Candidates, in order: the lock the notebook carries, then the lockfiles of the project whose
+    declarations apply (pylock.toml first). The first one ``lock_ownership`` lets this environment
+    use is chosen; the others met before it are reported (``lock-not-used``), never applied.
+    """
+    candidates: list[str] = []
+    from envkernels.lockfiles.owner import lock_ownership, notebook_carries_lock
 
-        candidates = list(project_lockfiles(Path(project)))
-    readable = [c for c in candidates if not c.endswith("pixi.lock")]
-    return readable[0] if readable else None
+    if notebook and notebook_carries_lock(notebook):
+        candidates.append(notebook)
+    if project is not None:
+        if env.project and os.path.realpath(env.project) == os.path.realpath(project) and env.lockfiles:
+            candidates += list(env.lockfiles)
+        else:
+            from pathlib import Path
+
+            from envkernels.discovery.probe import project_lockfiles
+
+            candidates += list(project_lockfiles(Path(project)))
+    skipped: list[Any] = []
+    for path in candidates:
+        if path.endswith("pixi.lock"):
+            continue
+        verdict = lock_ownership(path, env, notebook=notebook)
+        if verdict.used:
+            return path, skipped, candidates
+        skipped.append(verdict)
+    return None, skipped, candidates
 
 
 def check_environment(
@@ -229,9 +248,28 @@ def _compute(
         ctx.declarations = read_declarations(chosen)
         ctx.problems.extend(ctx.declarations.problems)
         ctx.inputs.extend(ctx.declarations.inputs)
-    ctx.lock = lock or _default_lock(chosen, env)
     findings: list[Finding] = environment_state(env)
     ctx.inputs.extend(os.path.dirname(p) for p in pending_sync_files(env.prefix))
+    if lock:
+        ctx.lock = lock
+    else:
+        # A lock found nearby is applied only when it is this environment's (lockfiles/owner.py).
+        from envkernels.lockfiles.owner import not_used_message
+
+        ctx.lock, skipped, read = _default_lock(chosen, env, notebook)
+        ctx.inputs.extend(read)
+        if chosen:
+            ctx.inputs.append(chosen)  # a lockfile appearing there changes the choice
+        for verdict in skipped:
+            findings.append(
+                Finding(
+                    "lock-not-used",
+                    "info",
+                    None,
+                    not_used_message(verdict, notebook),
+                    f"to compare with it anyway, name it: `--lock {verdict.path}`",
+                )
+            )
     findings += check_installed.broken_requirements(ctx)
     findings += check_installed.duplicates(ctx)
     findings += check_project.declared_requirements(ctx)

@@ -26,6 +26,7 @@ from envkernels.inspect.installed import InstalledDistribution, installed_distri
 from envkernels.lockfiles.atomic import atomic_write_text, file_lock
 from envkernels.lockfiles.formats.pylock import validate_pylock
 from envkernels.lockfiles.index_config import resolve_index_config
+from envkernels.lockfiles.owner import environment_record
 from envkernels.lockfiles.pylock_build import Entry, build_document, entry_from_direct_url, entry_from_index
 from envkernels.lockfiles.select import env_tags, marker_environment, python_version_tuple
 from envkernels.model import Environment
@@ -246,7 +247,14 @@ def lock_environment(
         entries,
         environment_marker=environment_marker(env),
         requires_python=f"=={ver[0]}.{ver[1]}.*",
-        tool={"python": env.python_version or "", "index": config.primary},
+        tool={
+            "python": env.python_version or "",
+            "index": config.primary,
+            # Whose lock this is: a check applies it to this environment only (lockfiles/owner.py).
+            "environment": environment_record(
+                env, str(Path(output).resolve().parent) if output and output != "-" else None
+            ),
+        },
     )
     validate_pylock(doc, output or notebook or "pylock.toml")
     text = f"# Locked by envkernels {__version__} from `{env.prefix}`.\n" + tomli_w.dumps(doc)
