@@ -8,6 +8,7 @@ synced from the lock, and offered as a kernel (its kernelspec installed through
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +84,11 @@ def create_from_lock(
     if not prefix.exists():
         argv = [uv_binary(), "venv", str(prefix), "--quiet"]
         version = python_request(lock)
-        if version:
+        if version == f"{sys.version_info[0]}.{sys.version_info[1]}":
+            # envkernels' own Python is that version: name it, so uv need not search (a pyenv shim
+            # under another HOME finds nothing) nor try to download one.
+            argv += ["--python", sys.executable]
+        elif version:
             argv += ["--python", version]
         if progress:
             progress(f"creating `{prefix}`", 0, 1)
