@@ -188,3 +188,17 @@ def test_when_only_going_back_fits_check_says_so_and_audit_advises_no_vulnerable
     assert fixes["urllib3"].startswith("no release of `urllib3` that the advisories leave alone fits")
     assert "requests 2.19.0 requires `urllib3<1.24,>=1.21.1`" in fixes["urllib3"]
     assert fixes["requests"].startswith("no release of `requests`")
+
+
+def test_uv_failing_for_its_own_reason_is_not_called_an_unreachable_index(
+    tmp_path: Path, small_env: Path, isolated_home: Path
+) -> None:
+    from envkernels.inspect import hints
+
+    gone = tmp_path / "gone" / "bin" / "python"  # an environment whose interpreter was removed
+    found = advice.resolve_fix(str(gone), "six", "1.16.0", (), use_cache=False)
+    assert found.pins == () and found.reason == "uv-failed"
+    assert "No interpreter found" in (found.detail or "")
+    env = environment_from_prefix(small_env)
+    text = hints.unresolved(env, found, ["six"]) or ""
+    assert "--upgrade six" in text and "uv could not resolve them: No interpreter found" in text

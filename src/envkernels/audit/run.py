@@ -430,11 +430,11 @@ def advised_fixes(
         found = advice.resolve_fix(
             environment.python, name, group[0].version, dependents, vulnerable=vulnerable, end=end
         )
+        without = hints.unresolved(environment, found, [name, *(d.name for d in dependents)])
         if found.pins:
             fixes[package] = hints.resolved_install(environment, found)
-        elif found.reason in hints.UNRESOLVED_WHY:
-            names = [name, *(d.name for d in dependents)]
-            fixes[package] = hints.upgrade_together(environment, names, hints.UNRESOLVED_WHY[found.reason])
+        elif without:
+            fixes[package] = without
         else:
             needs = "; ".join(f"{d.name} {d.version} requires `{d.requirement}`" for d in dependents)
             fixed = max((f for v in group for f in v.fixed_in), key=lambda f: parse_version(f) or _NONE)

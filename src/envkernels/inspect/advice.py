@@ -74,6 +74,7 @@ class Advice:
     offline: bool = False
     reason: str | None = None
     downgrade: bool = False  # the target goes back (no newer release fits what requires it)
+    detail: str | None = None  # uv's own words when it failed for another reason than the network
 
 
 def dependents_of(
@@ -135,6 +136,8 @@ def resolve_fix(
             return Advice(target, tuple(chosen), moved, tuple(dependents), offline, downgrade=back)
     except _OutOfTime:
         return Advice(target, dependents=tuple(dependents), reason="deadline")
+    except _UvFailed as exc:
+        return Advice(target, dependents=tuple(dependents), reason="uv-failed", detail=str(exc))
     except _Unreachable:
         return Advice(target, dependents=tuple(dependents), reason="unreachable")
     except Unvetted:
@@ -167,6 +170,10 @@ def _pep440(version: str | None) -> bool:
 
 class _Unreachable(Exception):
     """Neither the index nor uv's cache could answer."""
+
+
+class _UvFailed(Exception):
+    """uv failed for a reason of its own (no such interpreter, ...): its error line is the message."""
 
 
 class _OutOfTime(Exception):
@@ -244,7 +251,7 @@ def _run_uv(python: str, lines: list[str], end: float | None = None) -> dict[str
     try:
         uv = uv_binary()
     except EnvKernelsError as exc:
-        raise _Unreachable from exc
+        raise _UvFailed(exc.message) from exc
     base = [uv, "pip", "compile", "-", "--python", python, "--no-header", "--no-annotate", "--quiet"]
     # Advice is not worth a long wait: one retry, then uv's cache.
     env = {
@@ -253,6 +260,7 @@ def _run_uv(python: str, lines: list[str], end: float | None = None) -> dict[str
         "UV_HTTP_RETRIES": os.environ.get("UV_HTTP_RETRIES", "1"),
     }
     text = "\n".join(lines) + "\n"
+    failure = ""
     for offline in (False, True):
         argv = base + (["--offline"] if offline else [])
         limit = UV_TIMEOUT if end is None else min(UV_TIMEOUT, end - time.monotonic())
@@ -266,6 +274,7 @@ def _run_uv(python: str, lines: list[str], end: float | None = None) -> dict[str
             # 1: uv resolved and found no solution (online, that is the answer); else it could not ask.
             if exc.returncode == 1 and "No solution found" in exc.stderr and not offline:
                 return {"pins": None, "offline": False}
+            failure = exc.stderr
             continue
         pins = {}
         for line in proc.stdout.splitlines():
@@ -273,6 +282,10 @@ def _run_uv(python: str, lines: list[str], end: float | None = None) -> dict[str
             if m:
                 pins[_canonical(m.group(1))] = m.group(2)
         return {"pins": pins, "offline": offline}
+    # Offline, uv names the cache or the disabled network when only the index was missing.
+    if failure and not re.search(r"cache|network", failure, re.IGNORECASE):
+        errors = [ln.strip() for ln in failure.splitlines() if ln.strip().startswith("error:")]
+        raise _UvFailed((errors or [failure.strip().splitlines()[-1]])[0].removeprefix("error: "))
     raise _Unreachable
 
 

@@ -147,11 +147,9 @@ def _conflict_hint(ctx: CheckContext, b: BrokenRequirement, advised: dict[str, s
     )
     if found.pins:
         hint = hints.resolved_install(ctx.env, found)
-    elif found.reason in hints.UNRESOLVED_WHY:
-        names = [target, *(d.name for d in dependents)]
-        hint = hints.upgrade_together(ctx.env, names, hints.UNRESOLVED_WHY[found.reason])
     else:
-        hint = fallback  # uv found no solution at all: the requirement itself is the only fix to name
+        # uv found no solution at all: the requirement itself is the only fix to name.
+        hint = hints.unresolved(ctx.env, found, [target, *(d.name for d in dependents)]) or fallback
     advised[target] = hint
     return hint
 

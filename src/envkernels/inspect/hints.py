@@ -39,6 +39,14 @@ def upgrade_together(env: Environment, names: Iterable[str], why: str) -> str:
     return f"`uv pip install --python {_python(env)} --upgrade {listed}` ({why})"
 
 
+def unresolved(env: Environment, advice: Advice, names: Iterable[str]) -> str | None:
+    """The hint without versions for advice that could not be resolved; None when uv found no solution."""
+    if advice.reason == "uv-failed":
+        return upgrade_together(env, names, f"no versions named: uv could not resolve them: {advice.detail}")
+    why = UNRESOLVED_WHY.get(advice.reason or "")
+    return upgrade_together(env, names, why) if why else None
+
+
 UNRESOLVED_WHY = {
     "unreachable": "no versions named: the package index could not be reached to resolve them",
     "unvetted": "no versions named: the advisory source could not vet the versions uv resolved",
