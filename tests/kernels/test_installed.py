@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,8 @@ def test_install_then_delete_env_then_prune_removes_exactly_that_spec(
     assert spec["metadata"]["envkernels"]["prefix"] == str(doomed)
     assert "kernel_provisioner" not in spec["metadata"]  # readable by any tool, envkernels or not
     listed = subprocess.run(
-        ["jupyter", "kernelspec", "list", "--json"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "jupyter", "kernelspec", "list", "--json"],
+        capture_output=True, text=True, check=True,
     )
     assert doomed_name in json.loads(listed.stdout)["kernelspecs"]
 
