@@ -439,7 +439,15 @@ class Worker:
         touched = _plan_packages(plan_data)
         before = _top_level_modules(env.prefix, touched)
         progress(f"syncing {env.name} to {path} ...")
-        kwargs: dict[str, Any] = {}
+        source_policy = _engine("envkernels.sync.apply", "SourcePolicy", "sync")
+        # As on the command line: direct sources (local paths, URLs, VCS) only when asked for.
+        kwargs: dict[str, Any] = {
+            "policy": source_policy(
+                allow_direct_sources=bool(args.get("allow_direct_sources")),
+                hint="check the sources marked `!` in the plan (`%envsync LOCK`); "
+                "`%envsync LOCK --apply --allow-direct-sources` applies the lock with them",
+            )
+        }
         if "progress" in inspect.signature(apply_sync).parameters:
             kwargs["progress"] = _ThrottledProgress(progress, "syncing")
         try:

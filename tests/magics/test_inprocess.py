@@ -114,3 +114,29 @@ def test_failed_cell_shows_error_and_hint_lines_not_a_traceback(
     text = err.out + err.err
     assert "error: unrecognized arguments: --frobnicate" in text
     assert "Traceback" not in text
+
+
+def test_envsync_apply_refuses_a_direct_source_unless_allowed(
+    ip, magic_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on the command line: a lock that names a local directory is applied only with
+    ``--allow-direct-sources``; without it nothing runs and the environment is unchanged."""
+    from envfactory import freeze
+
+    proj = tmp_path / "proj"
+    (proj / "proj").mkdir(parents=True)
+    (proj / "proj" / "__init__.py").write_text("")
+    (proj / "pyproject.toml").write_text(
+        '[project]\nname = "proj"\nversion = "0.3.0"\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(freeze(magic_env) + "-e ./proj\n")
+    monkeypatch.chdir(tmp_path)
+    before = freeze(magic_env)
+    plan = ip.run_line_magic("envsync", "requirements.txt")
+    assert "proj" in repr(plan)
+    with pytest.raises(EnvKernelsMagicError) as info:
+        ip.run_line_magic("envsync", "requirements.txt --apply")
+    assert "--allow-direct-sources" in (info.value.hint or "")
+    assert freeze(magic_env) == before

@@ -602,6 +602,11 @@ def _parsers() -> dict[str, _ArgParser]:
         "lock", nargs="?", metavar="LOCK", help="the lock (default: the notebook's, else pylock.toml)"
     )
     p["envsync"].add_argument("--apply", action="store_true", help="carry the plan out")
+    p["envsync"].add_argument(
+        "--allow-direct-sources",
+        action="store_true",
+        help="with --apply: also install the local paths, URLs and VCS checkouts the plan marks `!`",
+    )
     p["envsync"].add_argument("--json", action="store_true", help="print the plan/result as JSON")
     return p
 
@@ -772,13 +777,14 @@ class EnvMagics:
         return self._emit(self.run("audit", {"licenses": ns.licenses, "db": ns.db}), ns.json)
 
     def envsync(self, line: str = "") -> EnvResult | None:
-        """``%envsync [LOCK] [--apply]``: the plan that makes this environment match LOCK."""
+        """``%envsync [LOCK] [--apply [--allow-direct-sources]]``: make this environment match LOCK."""
         __tracebackhide__ = True
         ns = self._parse("envsync", line)
         if ns is None:
             return None
         op = "apply_sync" if ns.apply else "plan_sync"
-        return self._emit(self.run(op, {"lock": ns.lock}), ns.json)
+        args = {"lock": ns.lock, "allow_direct_sources": bool(ns.allow_direct_sources)}
+        return self._emit(self.run(op, args), ns.json)
 
     # -- display helpers
     def _show(self, result: EnvResult, as_json: bool) -> None:

@@ -140,10 +140,12 @@ def restore_snapshot(snapshot: str, env: Environment, *, no_build: bool = False)
 class SourcePolicy:
     """What a sync may install besides plain index downloads (see :mod:`envkernels.sync.sources`).
 
-    ``allowed_origins`` None: files may come from any origin the lock names.
+    ``allowed_origins`` None: files may come from any origin the lock names. The default refuses
+    direct sources (a lock from elsewhere must not install a local path, URL or VCS checkout that
+    nobody approved); each front end opts in on an explicit request (`--allow-direct-sources`).
     """
 
-    allow_direct_sources: bool = True
+    allow_direct_sources: bool = False
     allow_builds: bool = True
     allowed_origins: frozenset[str] | None = None
     hint: str = "review the sources in the plan; allow them explicitly if you trust them"
