@@ -136,7 +136,8 @@ def unsupported(major_minor: tuple[int, int] | None, version: str | None,
         f"to use it in Jupyter as it is, give it a kernel of its own: `{exe} -m pip install ipykernel` "
         f"(pip picks the last ipykernel for Python {major_minor[0]}.{major_minor[1]}), then "
         f"`{exe} -m ipykernel install --user --name {slug}` (Jupyter starts that kernel as written, "
-        f"without envkernels' magics); or create a current environment: `uv venv --python 3.12 .venv`"
+        "without envkernels' magics); or create a current environment in a new folder: "
+        "`uv venv --python 3.12 py312-env`"
     )
     return problem, hint
 
