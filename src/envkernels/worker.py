@@ -31,6 +31,7 @@ from typing import Any
 
 from envkernels.errors import EnvKernelsError, NotFoundError, UsageError
 from envkernels.kernels.paths import overlay_root
+from envkernels.lockfiles.owner import notebook_carries_lock
 
 Progress = Callable[[str], None]
 # Files of a project directory whose change changes what `check` says.
@@ -391,7 +392,7 @@ class Worker:
                 raise NotFoundError(f"`{given}` does not exist", "`%envsync LOCK` with an existing lockfile")
             return given
         notebook = facts.get("notebook")
-        if notebook and _notebook_has_lock(notebook):
+        if notebook and notebook_carries_lock(notebook):
             return str(notebook)
         here = _resolve("pylock.toml", facts.get("cwd"))
         nearby = "there is no pylock.toml here"
@@ -532,18 +533,6 @@ def _packages(prefix: str | None) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda r: str(r["name"]).lower())
-
-
-def _notebook_has_lock(path: str) -> bool:
-    """True when the notebook's metadata carries an envkernels lock."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            nb = json.load(fh)
-    except (OSError, ValueError):
-        return False
-    meta = nb.get("metadata") if isinstance(nb, dict) else None
-    section = meta.get("envkernels") if isinstance(meta, dict) else None
-    return isinstance(section, dict) and bool(section.get("lock"))
 
 
 def _plan_packages(plan: dict[str, Any]) -> set[str]:
