@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,7 @@ import tomli_w
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from envkernels._toml import tomllib
 
 TESTS = Path(__file__).resolve().parent
 CORPUS = TESTS / "data" / "lockfiles"

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-import tomllib
 from api_helpers import env_ids
+
+from envkernels._toml import tomllib
 
 STAMPED = r"\.\d{8}T\d{6}\.\d{6}Z(-\d+)?\.bak"
 

@@ -34,7 +34,6 @@ intersect, ``fail-on-unknown`` holds if either says so.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -127,10 +126,7 @@ def read_project_config(project: str | os.PathLike[str] | None) -> AuditConfig:
         path = path / "pyproject.toml"
     if not path.is_file():
         return AuditConfig()
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
+    from envkernels._toml import tomllib
     from envkernels.limits import read_limited
 
     try:

@@ -7,14 +7,10 @@ the JSON report carries them under ``input_errors``.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from envkernels._toml import tomllib
 
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 

@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envkernels._toml import tomllib
 from envkernels.discovery import layout
 from envkernels.model import Environment
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 # Installers a venv is seeded with (`python -m venv` adds pip, older Pythons setuptools): their
 # absence from the kept environment loses nothing of the project's.

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from typing import Any
 
+from envkernels._toml import tomllib
 from envkernels.errors import BadInputError
 from envkernels.lockfiles.model import LockedArtifact
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 

@@ -6,17 +6,12 @@ the check's reading of a project's requirements files.
 
 from __future__ import annotations
 
-import sys
 import urllib.parse
 from pathlib import Path
 
 from envkernels import requirements_file
+from envkernels._toml import tomllib
 from envkernels.errors import BadInputError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 from envkernels.lockfiles._common import split_hash
 from envkernels.lockfiles.model import Lock, LockedArtifact, LockedPackage
 
