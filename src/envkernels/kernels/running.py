@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -101,6 +102,26 @@ def _read(path: str) -> bytes | None:
         return None
 
 
+def _settled_cmdline(pid: int) -> bytes | None:
+    """``/proc/<pid>/cmdline``, read again for a moment while a process that has an executable shows
+    none: a process that has just called exec reads empty (its environment too) for a few
+    milliseconds, and passing over it would call an environment unused while something starts in it.
+    Kernel threads, which always read empty, have no executable and are passed over at once."""
+    raw = _read(f"/proc/{pid}/cmdline")
+    if raw:
+        return raw
+    try:
+        os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None  # a kernel thread, or gone
+    for _ in range(50):
+        time.sleep(0.002)
+        raw = _read(f"/proc/{pid}/cmdline")
+        if raw:
+            return raw
+    return None
+
+
 def _from_proc(connections: set[str]) -> list[RunningProcess] | None:
     try:
         pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
@@ -108,7 +129,7 @@ def _from_proc(connections: set[str]) -> list[RunningProcess] | None:
         return None
     found = []
     for pid in pids:
-        raw = _read(f"/proc/{pid}/cmdline")
+        raw = _settled_cmdline(pid)
         if not raw:
             continue  # gone meanwhile, or a kernel thread
         argv = [a.decode("utf-8", "surrogateescape") for a in raw.rstrip(b"\0").split(b"\0")]
