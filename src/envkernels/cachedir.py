@@ -8,9 +8,11 @@ would put back).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def cache_dir() -> Path:
@@ -36,3 +38,21 @@ def write_atomic(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """Every JSON object of a JSON-lines log, oldest first; a missing file is empty, and a
+    line that is not a JSON object (a write cut short) is skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            out.append(record)
+    return out

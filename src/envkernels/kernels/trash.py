@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envkernels.cachedir import cache_dir, write_atomic
+from envkernels.cachedir import cache_dir, read_json_lines, write_atomic
 from envkernels.errors import ConflictError, NotFoundError, UsageError
 from envkernels.sync.history import utc_stamp, who
 
@@ -95,17 +95,7 @@ def _log(record: dict[str, Any]) -> None:
 
 def read_history() -> list[dict[str, Any]]:
     """Every record of ``history.jsonl``, oldest first (unreadable lines skipped)."""
-    try:
-        lines = (trash_dir() / HISTORY).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
+    return read_json_lines(trash_dir() / HISTORY)
 
 
 def same_filesystem_problem(path: str) -> str | None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envkernels.cachedir import cache_dir
+from envkernels.cachedir import cache_dir, read_json_lines
 from envkernels.discovery.layout import prefix_hash
 from envkernels.lockfiles.atomic import atomic_write_text
 from envkernels.model import Environment
@@ -102,18 +102,7 @@ def append_history(env: Environment, record: dict[str, Any]) -> str:
 
 def read_history(env: Environment) -> list[dict[str, Any]]:
     """Every history record of the environment, oldest first (unreadable lines skipped)."""
-    path = history_dir(env, create=False) / HISTORY_FILE
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
+    return read_json_lines(history_dir(env, create=False) / HISTORY_FILE)
 
 
 def mark_pending(env: Environment, data: dict[str, Any]) -> None:
