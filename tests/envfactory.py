@@ -17,8 +17,12 @@ from envkernels.uvbin import uv_binary
 UV_CACHE_DIR = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
 
 
-def uv(*args: str, cwd: str | os.PathLike[str] | None = None, check: bool = True,
-       env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def uv(
+    *args: str,
+    cwd: str | os.PathLike[str] | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the uv binary with the shared cache; raise with uv's stderr on failure."""
     full_env = dict(os.environ)
     full_env["UV_CACHE_DIR"] = UV_CACHE_DIR
@@ -31,8 +35,14 @@ def uv(*args: str, cwd: str | os.PathLike[str] | None = None, check: bool = True
     return proc
 
 
-def make_venv(prefix: str | os.PathLike[str], packages: Sequence[str] = (), *,
-              python: str | None = None, no_deps: bool = False, seed: bool = False) -> Path:
+def make_venv(
+    prefix: str | os.PathLike[str],
+    packages: Sequence[str] = (),
+    *,
+    python: str | None = None,
+    no_deps: bool = False,
+    seed: bool = False,
+) -> Path:
     """Create a venv at ``prefix`` with uv and install ``packages`` into it; returns the prefix."""
     prefix = Path(prefix)
     args = ["venv", str(prefix), "--python", python or sys.executable, "--quiet"]

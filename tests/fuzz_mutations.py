@@ -30,10 +30,15 @@ CORPUS = TESTS / "data" / "lockfiles"
 
 # Seeds are whole real files and some values are 200 000 characters on purpose: the health checks
 # about slow or large examples would stop the run, not find a bug.
-_QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large,
-          HealthCheck.large_base_example]
-settings.register_profile("ci", max_examples=6, deadline=None, derandomize=True, database=None,
-                          suppress_health_check=_QUIET)
+_QUIET = [
+    HealthCheck.too_slow,
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.data_too_large,
+    HealthCheck.large_base_example,
+]
+settings.register_profile(
+    "ci", max_examples=6, deadline=None, derandomize=True, database=None, suppress_health_check=_QUIET
+)
 settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=_QUIET)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
@@ -62,8 +67,23 @@ ODD_VALUES = st.one_of(
     st.lists(st.integers(min_value=0, max_value=9), max_size=3),
     st.dictionaries(st.text(max_size=4), st.integers(min_value=0, max_value=9), max_size=2),
     st.text(max_size=12),
-    st.sampled_from(["", " ", "x" * 200_000, INJECTION, "-e /outside/dir", "\x00", "caf\udcffe", "é" * 300,
-                     "../../../../etc/passwd", "sha256:zz", "md5:" + "0" * 32, "==1.0", "*"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "x" * 200_000,
+            INJECTION,
+            "-e /outside/dir",
+            "\x00",
+            "caf\udcffe",
+            "é" * 300,
+            "../../../../etc/passwd",
+            "sha256:zz",
+            "md5:" + "0" * 32,
+            "==1.0",
+            "*",
+        ]
+    ),
 )
 
 
@@ -136,9 +156,20 @@ def mutate_text(draw: st.DrawFn, raw: bytes) -> bytes:
     if op == "cut":
         return raw[:at]
     if op == "insert":
-        junk = draw(st.sampled_from([b"\xff\xfe", b"\x00", b"\n--index-url http://127.0.0.1:9/\n",
-                                     b"\xed\xa0\x80",
-                                     b"[", b"{", b'"', b"\\"]))
+        junk = draw(
+            st.sampled_from(
+                [
+                    b"\xff\xfe",
+                    b"\x00",
+                    b"\n--index-url http://127.0.0.1:9/\n",
+                    b"\xed\xa0\x80",
+                    b"[",
+                    b"{",
+                    b'"',
+                    b"\\",
+                ]
+            )
+        )
         return raw[:at] + junk + raw[at:]
     if op == "deep":
         depth = draw(st.sampled_from([500, 5_000, 100_000]))

@@ -32,8 +32,18 @@ def download(requirements: Sequence[str], dest: Path, *, attempts: int = 3) -> P
     """
     dest.mkdir(parents=True, exist_ok=True)
     argv = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-        "--index-url", "https://pypi.org/simple", "-d", str(dest), *requirements,
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--quiet",
+        "--index-url",
+        "https://pypi.org/simple",
+        "-d",
+        str(dest),
+        *requirements,
     ]
     for attempt in range(1, attempts + 1):
         proc = subprocess.run(argv, capture_output=True, text=True, env=_pypi_only_env())
@@ -51,9 +61,19 @@ def download(requirements: Sequence[str], dest: Path, *, attempts: int = 3) -> P
 
 # What pip, uv and urllib say when the network (not the request) failed.
 NETWORK_ERROR_SIGNS = (
-    "NewConnectionError", "Temporary failure in name resolution", "Name or service not known",
-    "Max retries exceeded", "timed out", "Connection refused", "Connection reset", "Network is unreachable",
-    "ConnectTimeout", "ReadTimeout", "dns error", "error sending request", "cannot be reached",
+    "NewConnectionError",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "Max retries exceeded",
+    "timed out",
+    "Connection refused",
+    "Connection reset",
+    "Network is unreachable",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "dns error",
+    "error sending request",
+    "cannot be reached",
 )
 
 

@@ -16,17 +16,24 @@ OSV_DB = Path(__file__).resolve().parent / "data" / "osv"
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "envkernels", *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "envkernels", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
 
 
 def test_a_lockfile_over_the_limit_is_exit_2_for_audit_sync_and_check(small_env, tmp_path, isolated_home):
     lock = tmp_path / "requirements.txt"
     lock.write_text("six==1.16.0\n" + "#" * 5000 + "\n")
     small = {"ENVKERNELS_MAX_LOCK_BYTES": "1000"}
-    for args in (("audit", str(lock), "--db", str(OSV_DB)),
-                 ("sync", str(lock), "--target", str(small_env), "--dry-run"),
-                 ("check", str(small_env), "--lock", str(lock))):
+    for args in (
+        ("audit", str(lock), "--db", str(OSV_DB)),
+        ("sync", str(lock), "--target", str(small_env), "--dry-run"),
+        ("check", str(small_env), "--lock", str(lock)),
+    ):
         proc = cli(*args, env=small)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert "over the limit of 1000 bytes" in proc.stderr and "ENVKERNELS_MAX_LOCK_BYTES" in proc.stderr

@@ -24,6 +24,7 @@ def __getattr__(name: str) -> Any:
         return getattr(model, name)
     raise AttributeError(f"module 'envkernels' has no attribute {name!r}")
 
+
 __all__ = ["Environment", "Finding", "Report", "__version__", "discover"]
 
 

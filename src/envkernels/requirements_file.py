@@ -23,12 +23,27 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 # pip's options that take a value (long form, and the short forms that name them).
 _VALUE_OPTIONS = {
-    "--index-url", "--extra-index-url", "--find-links", "--constraint", "--requirement", "--editable",
-    "--no-binary", "--only-binary", "--trusted-host", "--use-feature", "--hash", "--global-option",
+    "--index-url",
+    "--extra-index-url",
+    "--find-links",
+    "--constraint",
+    "--requirement",
+    "--editable",
+    "--no-binary",
+    "--only-binary",
+    "--trusted-host",
+    "--use-feature",
+    "--hash",
+    "--global-option",
     "--config-settings",
 }
-_SHORT = {"-i": "--index-url", "-f": "--find-links", "-c": "--constraint", "-r": "--requirement",
-          "-e": "--editable"}
+_SHORT = {
+    "-i": "--index-url",
+    "-f": "--find-links",
+    "-c": "--constraint",
+    "-r": "--requirement",
+    "-e": "--editable",
+}
 _FLAGS = {"--no-index", "--prefer-binary", "--require-hashes", "--pre"}
 _LINE_KINDS = {"--requirement": "include", "--constraint": "constraint", "--editable": "editable"}
 # Options allowed after a requirement on its line.

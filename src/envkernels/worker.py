@@ -135,7 +135,7 @@ class KernelCells:
             return
         start, sources = cells.get("start"), cells.get("sources")
         if not isinstance(start, int) or not isinstance(sources, list) or start < 0:
-            raise UsageError("`facts.cells` must be {\"start\": int, \"sources\": [str]}")
+            raise UsageError('`facts.cells` must be {"start": int, "sources": [str]}')
         if start > len(self.sources):
             raise CellsMissing(
                 f"the worker holds {len(self.sources)} of this kernel's cells, not {start}",

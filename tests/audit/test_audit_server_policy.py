@@ -44,10 +44,18 @@ def test_a_project_api_url_is_never_contacted_by_a_server_audit(
 
 
 def test_a_project_cannot_widen_the_server_license_policy(vulnerable_env, osv_db, tmp_path, isolated_home):
-    project = project_with(tmp_path, 'allow = ["MIT", "GPL-3.0-only"]\nfail-on-unknown = false\n'
-                           'deny = ["BSD-3-Clause"]\ntimeout = 600\ncache-ttl = 5')
-    server = AuditConfig(db=str(osv_db), allow=("MIT", "Apache-2.0", "BSD-3-Clause"), fail_on_unknown=True,
-                         timeout=5, authoritative=True)
+    project = project_with(
+        tmp_path,
+        'allow = ["MIT", "GPL-3.0-only"]\nfail-on-unknown = false\n'
+        'deny = ["BSD-3-Clause"]\ntimeout = 600\ncache-ttl = 5',
+    )
+    server = AuditConfig(
+        db=str(osv_db),
+        allow=("MIT", "Apache-2.0", "BSD-3-Clause"),
+        fail_on_unknown=True,
+        timeout=5,
+        authoritative=True,
+    )
     merged, notes = combine(server, read_project_config(project))
     assert merged.allow == ("MIT",)  # narrowed: the intersection, never the project's GPL
     assert merged.deny == ("BSD-3-Clause",) and merged.fail_on_unknown is True
@@ -76,8 +84,13 @@ def test_the_cli_honours_the_users_own_project_source(vulnerable_prefix, osv_api
     url, state = osv_api
     project = project_with(tmp_path, f'api-url = "{url}"')
     os.symlink(vulnerable_prefix, project / ".venv")
-    proc = subprocess.run([sys.executable, "-m", "envkernels", "audit", "--json"], cwd=project,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "envkernels", "audit", "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = json.loads(proc.stdout)
     assert report["advisory_source"] == f"osv-api:{url}"
     assert any(path == "/v1/querybatch" for _, path in state.requests)

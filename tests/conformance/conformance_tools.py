@@ -122,8 +122,16 @@ def _markers(prefix: Path) -> None:
 def _names(prefix: Path) -> None:
     # Requirements spelled `typing_extensions`, `jupyter_core`, `Jinja2`... against folders spelled
     # otherwise; one folder renamed to a spelling no installer writes (`Typing.Extensions`).
-    install(prefix, "--no-deps", "jupyter-client==8.6.3", "jupyter_core==5.7.2", "Jinja2==3.1.4",
-            "typing_extensions==4.12.2", "pydantic==2.10.4", "zope.interface==7.2")
+    install(
+        prefix,
+        "--no-deps",
+        "jupyter-client==8.6.3",
+        "jupyter_core==5.7.2",
+        "Jinja2==3.1.4",
+        "typing_extensions==4.12.2",
+        "pydantic==2.10.4",
+        "zope.interface==7.2",
+    )
     sp = site_packages(prefix)
     old = sp / "typing_extensions-4.12.2.dist-info"
     old.rename(sp / "Typing.Extensions-4.12.2.dist-info")
@@ -192,8 +200,9 @@ def _egg_info(prefix: Path) -> None:
     project.mkdir()
     (project / "setup.py").write_text(_SETUP_PY)
     (project / "legacy_egg.py").write_text("VALUE = 1\n")
-    subprocess.run([str(venv_python(prefix)), "setup.py", "-q", "egg_info"], cwd=project, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(venv_python(prefix)), "setup.py", "-q", "egg_info"], cwd=project, check=True, capture_output=True
+    )
     sp = site_packages(prefix)
     egg = next(project.glob("*.egg-info"))
     egg.rename(sp / egg.name)
@@ -275,7 +284,11 @@ def pip_check(prefix: Path, cwd: Path) -> Verdict:
     """``python -m pip check`` inside the environment (from an empty cwd: pip puts cwd on sys.path)."""
     proc = subprocess.run(
         [str(venv_python(prefix)), "-m", "pip", "check", "--disable-pip-version-check"],
-        cwd=cwd, env=_clean_env(), capture_output=True, text=True, check=False,
+        cwd=cwd,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     out: set[Broke] = set()
     other = []
@@ -327,7 +340,10 @@ def envkernels_check(prefix: Path, cache_dir: Path) -> tuple[Verdict, dict]:
     """``envkernels check --json PREFIX`` as a user runs it (its own process, its own cache dir)."""
     proc = subprocess.run(
         [sys.executable, "-m", "envkernels", "check", "--json", str(prefix)],
-        env=_clean_env(ENVKERNELS_CACHE_DIR=str(cache_dir)), capture_output=True, text=True, check=False,
+        env=_clean_env(ENVKERNELS_CACHE_DIR=str(cache_dir)),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode in (0, 1), proc.stderr
     doc = json.loads(proc.stdout)

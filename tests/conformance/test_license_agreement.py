@@ -39,9 +39,17 @@ def _spdx(text: str | None) -> str | None:
 
 def _pip_licenses(tool: Path, prefix: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(tool / "bin" / "pip-licenses"), "--python", str(prefix / "bin" / "python"), "--from=all",
-         "--with-system", "--format=json"],
-        capture_output=True, text=True, check=False,
+        [
+            str(tool / "bin" / "pip-licenses"),
+            "--python",
+            str(prefix / "bin" / "python"),
+            "--from=all",
+            "--with-system",
+            "--format=json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

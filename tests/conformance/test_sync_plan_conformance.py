@@ -128,9 +128,7 @@ def _keyed(changes: list[dict[str, str | None]]) -> set[Change]:
     return {(canonicalize_name(str(c["name"])), c["from"], c["to"]) for c in changes}
 
 
-@pytest.mark.parametrize(
-    "kind", ["uv", "uv-seed", "venv", "venv-3.12", "virtualenv", "poetry", "pipenv"]
-)
+@pytest.mark.parametrize("kind", ["uv", "uv-seed", "venv", "venv-3.12", "virtualenv", "poetry", "pipenv"])
 def test_plan_equals_uv_pip_sync_dry_run_and_sync_reports_what_uv_did(
     kind: str, tool_bin: Callable[[str], Path], tmp_path: Path, isolated_home: Path
 ) -> None:

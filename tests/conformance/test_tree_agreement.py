@@ -30,9 +30,17 @@ NAMES = ["ds-stack", *(b.name for b in BROKEN if b.name not in PIPDEPTREE_FAILS)
 
 def _pipdeptree(tool: Path, prefix: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(tool / "bin" / "pipdeptree"), "--python", str(prefix / "bin" / "python"), "--json",
-         "-w", "silence"],
-        capture_output=True, text=True, check=False,
+        [
+            str(tool / "bin" / "pipdeptree"),
+            "--python",
+            str(prefix / "bin" / "python"),
+            "--json",
+            "-w",
+            "silence",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -50,21 +58,36 @@ def test_tree_edges_equal_pipdeptree(
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     their_packages = {canonicalize_name(e["package"]["key"]) for e in data}
-    their_edges = {(canonicalize_name(e["package"]["key"]), canonicalize_name(d["key"])) for e in data
-                   for d in e["dependencies"]}
+    their_edges = {
+        (canonicalize_name(e["package"]["key"]), canonicalize_name(d["key"]))
+        for e in data
+        for d in e["dependencies"]
+    }
     tree = _ours(prefix)
     our_packages = {canonicalize_name(p["name"]) for p in tree["packages"]}
-    base = {(canonicalize_name(p["name"]), canonicalize_name(r["name"])) for p in tree["packages"]
-            for r in p["requires"] if r["extra"] is None}
+    base = {
+        (canonicalize_name(p["name"]), canonicalize_name(r["name"]))
+        for p in tree["packages"]
+        for r in p["requires"]
+        if r["extra"] is None
+    }
     assert our_packages == their_packages
     assert base == their_edges
     assert their_edges or name == "platform", "no edges: the comparison compares nothing"
     # Versions of what is installed, and "?" (pipdeptree) / None (ours) for what is missing.
-    theirs_installed = {(canonicalize_name(e["package"]["key"]), canonicalize_name(d["key"])):
-                        (None if d["installed_version"] == "?" else d["installed_version"])
-                        for e in data for d in e["dependencies"]}
-    ours_installed = {(canonicalize_name(p["name"]), canonicalize_name(r["name"])): r["installed"]
-                      for p in tree["packages"] for r in p["requires"] if r["extra"] is None}
+    theirs_installed = {
+        (canonicalize_name(e["package"]["key"]), canonicalize_name(d["key"])): (
+            None if d["installed_version"] == "?" else d["installed_version"]
+        )
+        for e in data
+        for d in e["dependencies"]
+    }
+    ours_installed = {
+        (canonicalize_name(p["name"]), canonicalize_name(r["name"])): r["installed"]
+        for p in tree["packages"]
+        for r in p["requires"]
+        if r["extra"] is None
+    }
     assert ours_installed == theirs_installed
 
 

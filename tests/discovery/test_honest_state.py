@@ -33,7 +33,11 @@ DESTRUCTIVE = ("--clear", "env remove", "--rm", "prune", "rm -", "rmtree", "dele
 def cli(*args: str, privileged: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*([] if privileged else SETPRIV), sys.executable, "-m", "envkernels", *args],
-        capture_output=True, text=True, env=dict(os.environ), timeout=300, cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=300,
+        cwd=cwd,
     )
 
 
@@ -44,8 +48,9 @@ def setpriv_works(tmp_path: Path) -> bool:
     probe.mkdir()
     probe.chmod(0)
     try:
-        proc = subprocess.run([*SETPRIV, sys.executable, "-c", f"import os; os.listdir({str(probe)!r})"],
-                              capture_output=True)
+        proc = subprocess.run(
+            [*SETPRIV, sys.executable, "-c", f"import os; os.listdir({str(probe)!r})"], capture_output=True
+        )
         return proc.returncode != 0 and b"PermissionError" in proc.stderr
     finally:
         probe.chmod(0o755)
@@ -76,8 +81,9 @@ def test_unreadable_site_packages_is_broken_and_lock_audit_refuse(venv, tmp_path
     out = tmp_path / "pylock.toml"
     sp.chmod(0)
     try:
-        listing = cli("list", "--json", "--root", str(tmp_path / "root"), "--no-default-roots",
-                      privileged=False)
+        listing = cli(
+            "list", "--json", "--root", str(tmp_path / "root"), "--no-default-roots", privileged=False
+        )
         check = cli("check", str(venv), "--json", privileged=False)
         lock = cli("lock", str(venv), "-o", str(out), "--no-hashes", privileged=False)
         audit = cli("audit", str(venv), "--db", str(OSV_DB), privileged=False)
@@ -102,8 +108,9 @@ def test_unreadable_pyvenv_cfg_is_broken_with_a_permissions_hint(venv, tmp_path,
     cfg = venv / "pyvenv.cfg"
     cfg.chmod(0)
     try:
-        listing = cli("list", "--json", "--root", str(tmp_path / "root"), "--no-default-roots",
-                      privileged=False)
+        listing = cli(
+            "list", "--json", "--root", str(tmp_path / "root"), "--no-default-roots", privileged=False
+        )
     finally:
         cfg.chmod(0o644)
     record = next(r for r in json.loads(listing.stdout) if r["prefix"] == str(venv.resolve()))

@@ -147,20 +147,29 @@ def test_real_hatch_pdm_and_poetry_projects_resolve_as_list_maps_them(
 ) -> None:
     """The tools write their environments outside the project; `check <project>` finds each."""
     hat = tmp_path / "hat"
-    write(hat / "pyproject.toml", '[project]\nname = "hat"\nversion = "0"\n'
-          "[tool.hatch.envs.default]\nskip-install = true\n[tool.hatch.envs.lint]\nskip-install = true\n")
+    write(
+        hat / "pyproject.toml",
+        '[project]\nname = "hat"\nversion = "0"\n'
+        "[tool.hatch.envs.default]\nskip-install = true\n[tool.hatch.envs.lint]\nskip-install = true\n",
+    )
     run_tool([str(tools / "hatch"), "env", "create"], hat)
     run_tool([str(tools / "hatch"), "env", "create", "lint"], hat)
     pd = tmp_path / "pd"
-    write(pd / "pyproject.toml", '[project]\nname = "pd"\nversion = "0"\nrequires-python = ">=3.10"\n'
-          "dependencies = []\n[tool.pdm]\ndistribution = false\n")
+    write(
+        pd / "pyproject.toml",
+        '[project]\nname = "pd"\nversion = "0"\nrequires-python = ">=3.10"\n'
+        "dependencies = []\n[tool.pdm]\ndistribution = false\n",
+    )
     run_tool([str(tools / "pdm"), "config", "-l", "venv.in_project", "false"], pd)
     run_tool([str(tools / "pdm"), "venv", "create", sys.executable], pd)  # central: pd-<hash>-X.Y
     run_tool([str(tools / "pdm"), "venv", "create", "--name", "extra", sys.executable], pd)
     run_tool([str(tools / "pdm"), "install"], pd)  # selects the first one in .pdm-python
     poe = tmp_path / "poe"
-    write(poe / "pyproject.toml", '[project]\nname = "poe"\nversion = "0"\nrequires-python = ">=3.10"\n'
-          "dependencies = []\n[tool.poetry]\npackage-mode = false\n")
+    write(
+        poe / "pyproject.toml",
+        '[project]\nname = "poe"\nversion = "0"\nrequires-python = ">=3.10"\n'
+        "dependencies = []\n[tool.poetry]\npackage-mode = false\n",
+    )
     run_tool([str(tools / "poetry"), "env", "use", sys.executable], poe)
     expected = {
         hat: ("hatch", isolated_home / ".local" / "share" / "hatch"),

@@ -49,8 +49,10 @@ def folder(isolated_home: Path, tools: Path, tmp_path: Path) -> Path:
     run_tool([str(tools / "poetry"), "env", "use", PY], poe)  # poetry's cache, mapped back to the project
     pdm = _project(root / "pdmproj", "[tool.pdm]\ndistribution = false\n")
     run_tool([str(tools / "pdm"), "venv", "create", PY], pdm)
-    run_tool([str(tools / "hatch"), "env", "create"],
-             _project(root / "hatchproj", "[tool.hatch.envs.default]\nskip-install = true\n"))
+    run_tool(
+        [str(tools / "hatch"), "env", "create"],
+        _project(root / "hatchproj", "[tool.hatch.envs.default]\nskip-install = true\n"),
+    )
     pipe = root / "pipeproj"
     write(pipe / "Pipfile", '[packages]\n\n[requires]\npython_version = "3"\n')
     run_tool([str(tools / "pipenv"), "--python", PY], pipe, {"PIPENV_YES": "1"})
@@ -76,9 +78,22 @@ def _server(root: Path, log_path: Path, *extra: str) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ENVKERNELS_ROOTS")}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [PY, "-m", "jupyter", "server", "--allow-root", "--no-browser", f"--port={port}",
-             "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", *extra],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                PY,
+                "-m",
+                "jupyter",
+                "server",
+                "--allow-root",
+                "--no-browser",
+                f"--port={port}",
+                "--ip=127.0.0.1",
+                f"--ServerApp.token={TOKEN}",
+                *extra,
+            ],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -118,8 +133,14 @@ def test_server_started_in_a_folder_of_projects_offers_every_projects_environmen
         if Path(env.prefix).parent.name == "plain":
             by_project["plain"] = env
     kinds = {name: env.kind for name, env in by_project.items()}
-    assert kinds == {"uvproj": "uv", "poeproj": "poetry", "pdmproj": "pdm", "hatchproj": "hatch",
-                     "pipeproj": "pipenv", "plain": "venv"}, kinds
+    assert kinds == {
+        "uvproj": "uv",
+        "poeproj": "poetry",
+        "pdmproj": "pdm",
+        "hatchproj": "hatch",
+        "pipeproj": "pipenv",
+        "plain": "venv",
+    }, kinds
     want = {env.prefix for env in by_project.values()}
     with _server(folder, tmp_path / "server.log") as base:
         offered = _offered_prefixes(base, want)

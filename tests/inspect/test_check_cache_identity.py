@@ -32,7 +32,9 @@ def _cli(prefix: Path) -> set[tuple[str, str]]:
     """(code, package) of `envkernels check --json PREFIX`, run as a process (cache: ENVKERNELS_CACHE_DIR)."""
     proc = subprocess.run(
         [sys.executable, "-m", "envkernels", "check", "--json", str(prefix)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode in (0, 1), proc.stderr
     return {(f["code"], f["package"]) for f in json.loads(proc.stdout)["findings"]}

@@ -100,8 +100,26 @@ def test_whitespace_only_line_inside_a_folded_license_does_not_end_the_headers()
 
 # The characters and words that steer `email`'s rules, for Hypothesis to combine.
 _PIECES = [
-    "Name", "Version", "Requires-Dist", "License", "Classifier", "From ", "X", ":", ": ", " ",
-    "\t", "\n", "\r\n", "\r", "\x0c", "\u2028", "a", "é", "==1", ";",
+    "Name",
+    "Version",
+    "Requires-Dist",
+    "License",
+    "Classifier",
+    "From ",
+    "X",
+    ":",
+    ": ",
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\r",
+    "\x0c",
+    "\u2028",
+    "a",
+    "é",
+    "==1",
+    ";",
 ]
 
 

@@ -83,7 +83,10 @@ def test_includes_options_hashes_editables_as_pip_reads_them(
     (tmp_path / "localpkg").mkdir()
     proc = subprocess.run(
         [str(pip_python), "-c", PIP_SIDE, str(tmp_path / "requirements.txt")],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     theirs = json.loads(proc.stdout)
     ours = _ours(tmp_path / "requirements.txt")
@@ -102,7 +105,10 @@ def test_lines_pip_rejects_are_invalid(pip_python: Path, tmp_path: Path, text: s
     (tmp_path / "requirements.txt").write_text(text)
     proc = subprocess.run(
         [str(pip_python), "-c", PIP_SIDE, str(tmp_path / "requirements.txt")],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode != 0  # pip refuses the file
     (line,) = requirements_file.parse(text)

@@ -175,19 +175,44 @@ def test_papermill_api(
 
 
 def test_papermill_cli(
-    clients_venv: Path, client_env: dict[str, str], notebooks: dict[str, Path], names: dict[str, Any],
+    clients_venv: Path,
+    client_env: dict[str, str],
+    notebooks: dict[str, Path],
+    names: dict[str, Any],
     tmp_path: Path,
 ) -> None:
     papermill = str(clients_venv / "bin" / "papermill")
     for case in CASES:
         out = tmp_path / f"{case}-out.ipynb"
         # -k names the kernel, as a CI job would; the notebook itself says `nowhere`'s name.
-        proc = run([papermill, str(notebooks["nowhere"]), str(out), "-k", names[case][0],
-                    "--engine", "envkernels", "--start-timeout", "300"], client_env)
+        proc = run(
+            [
+                papermill,
+                str(notebooks["nowhere"]),
+                str(out),
+                "-k",
+                names[case][0],
+                "--engine",
+                "envkernels",
+                "--start-timeout",
+                "300",
+            ],
+            client_env,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert printed_prefix(out) == names[case][1], case
-    proc = run([papermill, str(notebooks["local"]), str(tmp_path / "x.ipynb"), "-k", unresolvable(names),
-                "--engine", "envkernels"], client_env)
+    proc = run(
+        [
+            papermill,
+            str(notebooks["local"]),
+            str(tmp_path / "x.ipynb"),
+            "-k",
+            unresolvable(names),
+            "--engine",
+            "envkernels",
+        ],
+        client_env,
+    )
     assert proc.returncode != 0
     assert_refused(proc.stdout + proc.stderr, names)
 
@@ -201,12 +226,26 @@ def test_nbconvert_execute(
     for case in CASES:
         # One notebook per call: nbconvert keeps the first notebook's kernel name for every later
         # notebook of the same call (its ExecutePreprocessor is reused), whatever the kernels.
-        proc = run([jupyter, "nbconvert", "--to", "notebook", "--execute", "--inplace", manager,
-                    "--ExecutePreprocessor.startup_timeout=300", str(notebooks[case])], client_env)
+        proc = run(
+            [
+                jupyter,
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--inplace",
+                manager,
+                "--ExecutePreprocessor.startup_timeout=300",
+                str(notebooks[case]),
+            ],
+            client_env,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert printed_prefix(notebooks[case]) == names[case][1], case
-    proc = run([jupyter, "nbconvert", "--to", "notebook", "--execute", manager, str(notebooks["nowhere"])],
-               client_env)
+    proc = run(
+        [jupyter, "nbconvert", "--to", "notebook", "--execute", manager, str(notebooks["nowhere"])],
+        client_env,
+    )
     assert proc.returncode != 0
     assert_refused(proc.stdout + proc.stderr, names)
 
@@ -266,10 +305,18 @@ def test_voila_standalone(
     clients_venv: Path, serve: Any, notebooks: dict[str, Path], names: dict[str, Any]
 ) -> None:
     port = free_port()
-    log = serve([str(clients_venv / "bin" / "voila"), str(notebooks["local"].parent), "--no-browser",
-                 f"--port={port}", "--Voila.ip=127.0.0.1",
-                 "--VoilaConfiguration.kernel_spec_manager_class=envkernels.kernels.manager.EnvKernelSpecManager"],
-                port, "/")
+    log = serve(
+        [
+            str(clients_venv / "bin" / "voila"),
+            str(notebooks["local"].parent),
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            "--VoilaConfiguration.kernel_spec_manager_class=envkernels.kernels.manager.EnvKernelSpecManager",
+        ],
+        port,
+        "/",
+    )
     for case in CASES:
         status, body = render(port, f"/voila/render/{case}.ipynb")
         assert status == 200, (case, body[-2000:])
@@ -286,9 +333,20 @@ def test_voila_server_extension(
 ) -> None:
     port = free_port()
     root = notebooks["local"].parent
-    log = serve([str(clients_venv / "bin" / "jupyter"), "server", "--no-browser", "--allow-root",
-                 f"--port={port}", "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=",
-                 f"--ServerApp.root_dir={root}"], port, "/api/status")
+    log = serve(
+        [
+            str(clients_venv / "bin" / "jupyter"),
+            "server",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--IdentityProvider.token=",
+            f"--ServerApp.root_dir={root}",
+        ],
+        port,
+        "/api/status",
+    )
     status, body = render(port, "/api/kernelspecs")
     assert status == 200 and names["local"][0] in json.loads(body)["kernelspecs"]  # envkernels is serving
     for case in CASES:

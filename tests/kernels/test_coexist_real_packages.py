@@ -56,8 +56,13 @@ def world(both_installed: Path, khome: Path, tmp_path: Path) -> dict[str, Path]:
     """A registered env (nb-venv-kernels knows it) and a project env under the server root."""
     registered = make_venv(tmp_path / "elsewhere" / "registered", ["ipykernel"])
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    done = subprocess.run([str(both_installed / "bin" / "nb_venv_kernels"), "register", str(registered)],
-                          capture_output=True, text=True, env=env, cwd=tmp_path)  # its workspace
+    done = subprocess.run(
+        [str(both_installed / "bin" / "nb_venv_kernels"), "register", str(registered)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )  # its workspace
     assert done.returncode == 0, done.stdout + done.stderr
     root = tmp_path / "root"
     project = make_venv(root / "proj" / ".venv", ["six==1.16.0"])
@@ -72,10 +77,19 @@ def server(both_installed: Path, world: dict[str, Path], tmp_path: Path) -> Iter
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [str(both_installed / "bin" / "jupyter"), "server", "--allow-root", "--no-browser",
-             f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}",
-             f"--ServerApp.root_dir={world['root']}"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(both_installed / "bin" / "jupyter"),
+                "server",
+                "--allow-root",
+                "--no-browser",
+                f"--port={port}",
+                "--ip=127.0.0.1",
+                f"--ServerApp.token={TOKEN}",
+                f"--ServerApp.root_dir={world['root']}",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -115,8 +129,10 @@ def test_both_managers_kernels_are_offered_once_each_and_the_log_says_who_serves
     assert by_prefix[registered][0].startswith("venv-")  # under nb-venv-kernels' own name
     assert all(len(names) == 1 for names in by_prefix.values()), by_prefix  # no duplicates at all
     assert "python3" in specs
-    assert "kernels are served by envkernels.kernels.manager.EnvKernelSpecManager, wrapping " \
-           "nb_venv_kernels.manager.VEnvKernelSpecManager" in log
+    assert (
+        "kernels are served by envkernels.kernels.manager.EnvKernelSpecManager, wrapping "
+        "nb_venv_kernels.manager.VEnvKernelSpecManager" in log
+    )
     assert "wrap_other = False" in log  # how to choose the other manager
 
 
@@ -124,8 +140,13 @@ def test_doctor_says_which_manager_is_configured_and_that_envkernels_wraps_it(
     both_installed: Path, khome: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    proc = subprocess.run([str(both_installed / "bin" / "envkernels"), "doctor", "--json"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [str(both_installed / "bin" / "envkernels"), "doctor", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     report = json.loads(proc.stdout)
     assert report["jupyter"]["kernel_spec_manager_class"] == "nb_venv_kernels.VEnvKernelSpecManager"
     other = [f for f in report["findings"] if f["code"] == "other-kernel-manager"]

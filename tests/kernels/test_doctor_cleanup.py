@@ -141,8 +141,10 @@ def test_cleanup_table_shows_what_would_be_lost_and_says_how_to_move_and_undo(
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert lines[0].split() == ["SIZE", "DISTS", "ONLY", "HERE", "MODIFIED", "STATUS", "REASON", "PATH"]
-    assert all(re.match(r"\d+(\.\d)? (B|kB|MB|GB) +\d+ +\d+ +\d{4}-\d\d-\d\d \d\d:\d\d +proposed ", line)
-               for line in lines[1:4])
+    assert all(
+        re.match(r"\d+(\.\d)? (B|kB|MB|GB) +\d+ +\d+ +\d{4}-\d\d-\d\d \d\d:\d\d +proposed ", line)
+        for line in lines[1:4]
+    )
     assert f"{cluttered / 'proj' / 'venv'}: proposed" in captured.out
     assert "3 proposed" in captured.err and "nothing moved (dry run)" in captured.err
     assert "hint: `envkernels cleanup --apply`" in captured.err and "--undo" in captured.err
@@ -322,20 +324,37 @@ def test_apply_of_a_path_cleanup_does_not_list_moves_nothing(
     ("files", "kept", "stray", "tools"),
     [
         # pdm records the interpreter it uses in `.pdm-python` (`pdm use` writes the path).
-        ({".pdm-python": "{proj}/venv/bin/python\n", "pdm.lock": ""}, "venv", ".venv",
-         ["pdm uses `venv` (.pdm-python)"]),
+        (
+            {".pdm-python": "{proj}/venv/bin/python\n", "pdm.lock": ""},
+            "venv",
+            ".venv",
+            ["pdm uses `venv` (.pdm-python)"],
+        ),
         # hatch: the default environment's `path` in pyproject.toml.
-        ({"pyproject.toml": "[project]\nname = 'p'\n\n[tool.hatch.envs.default]\npath = 'env'\n"},
-         "env", ".venv", ["hatch uses `env` ([tool.hatch.envs.default] path)"]),
+        (
+            {"pyproject.toml": "[project]\nname = 'p'\n\n[tool.hatch.envs.default]\npath = 'env'\n"},
+            "env",
+            ".venv",
+            ["hatch uses `env` ([tool.hatch.envs.default] path)"],
+        ),
         # poetry without in-project set uses an existing `.venv`.
-        ({"poetry.lock": "", "pyproject.toml": "[tool.poetry]\nname = 'p'\n"}, ".venv", "venv",
-         ["poetry uses `.venv` (poetry uses an existing `.venv`)"]),
+        (
+            {"poetry.lock": "", "pyproject.toml": "[tool.poetry]\nname = 'p'\n"},
+            ".venv",
+            "venv",
+            ["poetry uses `.venv` (poetry uses an existing `.venv`)"],
+        ),
     ],
     ids=["pdm", "hatch", "poetry-existing-venv"],
 )
 def test_each_tools_setting_names_the_environment_it_uses(
-    files: dict[str, str], kept: str, stray: str, tools: list[str],
-    chome: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    files: dict[str, str],
+    kept: str,
+    stray: str,
+    tools: list[str],
+    chome: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     proj = tmp_path / "proj"
     proj.mkdir()

@@ -51,7 +51,9 @@ def test_install_then_delete_env_then_prune_removes_exactly_that_spec(
     assert "kernel_provisioner" not in spec["metadata"]  # readable by any tool, envkernels or not
     listed = subprocess.run(
         [sys.executable, "-m", "jupyter", "kernelspec", "list", "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert doomed_name in json.loads(listed.stdout)["kernelspecs"]
 

@@ -55,8 +55,9 @@ sample_kernel_json = {
 }
 
 
-def install_kernel(kernels_dir: str, argv: list[str] | None = None, name: str = "test",
-                   display_name: str | None = None) -> str:
+def install_kernel(
+    kernels_dir: str, argv: list[str] | None = None, name: str = "test", display_name: str | None = None
+) -> str:
     """install a kernel in a kernels directory"""
     kernel_dir = pjoin(kernels_dir, name)
     os.makedirs(kernel_dir)

@@ -116,9 +116,11 @@ def test_broken_env_refuses_to_start_with_problem_and_hint(khome: Path, tmp_path
     assert record.status == "broken"
     ksm = EnvKernelSpecManager(roots=[str(root)], default_roots=False)
     assert record.kernel_name not in list(ksm.get_all_specs())  # not offered: it could not start
-    assert EnvKernelSpecManager(roots=[str(root)], default_roots=False, show_broken=True).get_all_specs()[
-        record.kernel_name
-    ]["spec"]["display_name"].endswith("[broken]")  # unless the admin asks for broken ones too
+    assert (
+        EnvKernelSpecManager(roots=[str(root)], default_roots=False, show_broken=True)
+        .get_all_specs()[record.kernel_name]["spec"]["display_name"]
+        .endswith("[broken]")
+    )  # unless the admin asks for broken ones too
     # A notebook that names it still gets the problem and the fix, not "no such kernel".
     km = KernelManager(kernel_name=record.kernel_name, kernel_spec_manager=ksm)
     with pytest.raises(KernelStartError) as info:

@@ -195,9 +195,7 @@ def test_listing_looks_up_foreign_names_and_claims_unresolvable_envk_names(khome
 
 
 # ---- removing never deletes what envkernels does not own ---------------------------------------
-def test_removing_a_discovered_environment_hides_it_and_deletes_nothing(
-    khome: Path, kroot: Path
-) -> None:
+def test_removing_a_discovered_environment_hides_it_and_deletes_nothing(khome: Path, kroot: Path) -> None:
     ksm = manager(kroot, refresh_interval=3600.0)
     env = env_at(kroot / "bare")
     name = env.kernel_name

@@ -108,8 +108,10 @@ def test_notebook_hint_with_python_version_settles_an_ambiguity(machine: Path) -
     a, b = sorted(records(machine / "twins"), key=lambda e: e.prefix)
     assert a.name == b.name == "twin"
     other_python = dataclasses.replace(b, python_version="3.99.0")
-    hint = {"lock": "...", "environment": {"id": a.id, "kind": a.kind, "name": "twin",
-                                           "python_version": a.python_version}}
+    hint = {
+        "lock": "...",
+        "environment": {"id": a.id, "kind": a.kind, "name": "twin", "python_version": a.python_version},
+    }
     env = resolve_kernel_name(foreign_name(Path(a.prefix)), [a, other_python], hint)
     assert env.prefix == a.prefix
 

@@ -10,6 +10,8 @@ from envkernels.discovery.probe import environment_from_prefix
 from envkernels.model import Environment
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "lockfiles"
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The lockfile copies (tests/data/lockfiles, see SOURCES.md there)."""

@@ -47,7 +47,7 @@ def _assert_clean(code: int, out: str, err: str) -> None:
         lines = err.splitlines()
         errors = [i for i, line in enumerate(lines) if line.startswith("error: ")]
         assert errors, err
-        assert any(line.startswith("hint: ") for line in lines[errors[-1]:]), err
+        assert any(line.startswith("hint: ") for line in lines[errors[-1] :]), err
 
 
 @pytest.mark.parametrize("seed", SEED_INDEXES, ids=SEED_IDS)
@@ -90,27 +90,40 @@ def test_check_sync_and_audit_of_a_damaged_lock_never_fail_internally(
 # Inputs that used to end in `internal error: AttributeError/TypeError/RecursionError`, or (the
 # empty ones) in a plan removing everything installed.
 KNOWN = {
-    "Pipfile.lock": ['{"_meta": [], "default": {}}', '{"_meta": {"pipfile-spec": 6}, "default": []}',
-                     '{"_meta": {"pipfile-spec": 6}, "default": {"six": "==1.0"}}'],
-    "uv.lock": ["version = 1\npackage = 5\n", 'version = 1\n[[package]]\nname = "six"\nversion = 1.0\n',
-                'version = 1\n[[package]]\nname = "six"\nversion = "1.0"\nwheels = 5\n',
-                'version = 1\n[[package]]\nversion = "1.0"\n', "version = 1\nx = " + "[" * 5000 + "]" * 5000],
-    "poetry.lock": ['[[package]]\nname = "six"\nversion = "1.16.0"\nfiles = 5\n'
-                    '[metadata]\nlock-version = "2.0"\n',
-                    "", '[metadata]\nlock-version = "2.0"\nfiles = []\n'],
-    "pdm.lock": ['[metadata]\nlock_version = 4\n', '[metadata]\nlock_version = "4.4"\npackage = {}\n'],
-    "pylock.toml": ['lock-version = "1.0"\ncreated-by = "x"\npackages = []\n[tool]\nenvkernels = []\n',
-                    'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n'
-                    '[tool.envkernels]\nmissing = [1]\n'],
+    "Pipfile.lock": [
+        '{"_meta": [], "default": {}}',
+        '{"_meta": {"pipfile-spec": 6}, "default": []}',
+        '{"_meta": {"pipfile-spec": 6}, "default": {"six": "==1.0"}}',
+    ],
+    "uv.lock": [
+        "version = 1\npackage = 5\n",
+        'version = 1\n[[package]]\nname = "six"\nversion = 1.0\n',
+        'version = 1\n[[package]]\nname = "six"\nversion = "1.0"\nwheels = 5\n',
+        'version = 1\n[[package]]\nversion = "1.0"\n',
+        "version = 1\nx = " + "[" * 5000 + "]" * 5000,
+    ],
+    "poetry.lock": [
+        '[[package]]\nname = "six"\nversion = "1.16.0"\nfiles = 5\n[metadata]\nlock-version = "2.0"\n',
+        "",
+        '[metadata]\nlock-version = "2.0"\nfiles = []\n',
+    ],
+    "pdm.lock": ["[metadata]\nlock_version = 4\n", '[metadata]\nlock_version = "4.4"\npackage = {}\n'],
+    "pylock.toml": [
+        'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n[tool]\nenvkernels = []\n',
+        'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n[tool.envkernels]\nmissing = [1]\n',
+    ],
     "requirements.txt": ["", "# only a comment\n"],
-    "nb.ipynb": ['{"cells": [], "nbformat": 4, "metadata": []}',
-                 '{"cells": [], "nbformat": 4, "metadata": {"envkernels": []}}',
-                 '{"cells": [], "nbformat": 4, "x": ' + "[" * 100_000 + "]" * 100_000 + "}"],
+    "nb.ipynb": [
+        '{"cells": [], "nbformat": 4, "metadata": []}',
+        '{"cells": [], "nbformat": 4, "metadata": {"envkernels": []}}',
+        '{"cells": [], "nbformat": 4, "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ],
 }
 
 
 @pytest.mark.parametrize(
-    ("name", "text"), [(n, t) for n, texts in KNOWN.items() for t in texts],
+    ("name", "text"),
+    [(n, t) for n, texts in KNOWN.items() for t in texts],
     ids=[f"{n}-{i}" for n, texts in KNOWN.items() for i in range(len(texts))],
 )
 def test_known_malformed_locks_are_errors_and_never_a_removal_plan(
@@ -121,6 +134,8 @@ def test_known_malformed_locks_are_errors_and_never_a_removal_plan(
     code, out, err = _cli("sync", str(path), "--target", str(small_env), "--dry-run")
     _assert_clean(code, out, err)
     assert code == 2 and out == "", (out, err)  # an error, not a plan (least of all "- six", "- idna")
-    for argv in (("check", str(small_env), "--lock", str(path)),
-                 ("audit", str(path), "--db", str(OSV_SAMPLE))):
+    for argv in (
+        ("check", str(small_env), "--lock", str(path)),
+        ("audit", str(path), "--db", str(OSV_SAMPLE)),
+    ):
         _assert_clean(*_cli(*argv))

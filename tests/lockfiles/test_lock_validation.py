@@ -40,22 +40,50 @@ def test_names_and_versions_come_out_normalized(tmp_path: Path) -> None:
         ('name = "-e ."\nversion = "1.0"', "name", "PEP 508"),
         ('name = "six"\nversion = "1.0 --pre"', "version", "PEP 440"),
         ('name = "six"\nversion = " 1.0"', "version", "whitespace"),
-        ('name = "six"\nversion = "1.0"\nresolution-markers = ["os_name == \'nt\'\\n-e /x"]', "marker",
-         "control character"),
-        ('name = "six"\nversion = "1.0"\nwheels = [{ url = "https://h/six-1.0-py3-none-any.whl", '
-         'hash = "md4:00" }]', "hashes", "unknown hash algorithm"),
-        ('name = "six"\nversion = "1.0"\nwheels = [{ url = "https://h/six-1.0-py3-none-any.whl", '
-         'hash = "sha256:abc" }]', "hashes", "64 hex digits"),
-        ('name = "six"\nversion = "1.0"\nwheels = [{ url = "https://h/six 1.0-py3-none-any.whl", '
-         f'hash = "sha256:{SHA}" }}]', "url", "whitespace"),
-        ('name = "six"\nversion = "1.0"\nwheels = [{ url = "javascript://h/six-1.0-py3-none-any.whl", '
-         f'hash = "sha256:{SHA}" }}]', "url", "scheme"),
-        ('name = "six"\nversion = "1.0"\nsource = { git = "https://github.com/a/b\\u2028--pre#abc" }',
-         "vcs.url", "control character"),
-        ('name = "six"\nversion = "1.0"\nsource = { git = "https://github.com/a/b#ab c" }', "vcs.commit-id",
-         "revision"),
-        ('name = "six"\nversion = "1.0"\nsource = { editable = "../x\\r\\n--index-url http://h/" }',
-         "directory.path", "control character"),
+        (
+            'name = "six"\nversion = "1.0"\nresolution-markers = ["os_name == \'nt\'\\n-e /x"]',
+            "marker",
+            "control character",
+        ),
+        (
+            'name = "six"\nversion = "1.0"\nwheels = [{ url = "https://h/six-1.0-py3-none-any.whl", '
+            'hash = "md4:00" }]',
+            "hashes",
+            "unknown hash algorithm",
+        ),
+        (
+            'name = "six"\nversion = "1.0"\nwheels = [{ url = "https://h/six-1.0-py3-none-any.whl", '
+            'hash = "sha256:abc" }]',
+            "hashes",
+            "64 hex digits",
+        ),
+        (
+            'name = "six"\nversion = "1.0"\nwheels = [{ url = "https://h/six 1.0-py3-none-any.whl", '
+            f'hash = "sha256:{SHA}" }}]',
+            "url",
+            "whitespace",
+        ),
+        (
+            'name = "six"\nversion = "1.0"\nwheels = [{ url = "javascript://h/six-1.0-py3-none-any.whl", '
+            f'hash = "sha256:{SHA}" }}]',
+            "url",
+            "scheme",
+        ),
+        (
+            'name = "six"\nversion = "1.0"\nsource = { git = "https://github.com/a/b\\u2028--pre#abc" }',
+            "vcs.url",
+            "control character",
+        ),
+        (
+            'name = "six"\nversion = "1.0"\nsource = { git = "https://github.com/a/b#ab c" }',
+            "vcs.commit-id",
+            "revision",
+        ),
+        (
+            'name = "six"\nversion = "1.0"\nsource = { editable = "../x\\r\\n--index-url http://h/" }',
+            "directory.path",
+            "control character",
+        ),
         ('name = "six"\nversion = "1.0"\nsource = { registry = "ftp://h/simple" }', "index", "scheme"),
     ],
 )
@@ -75,7 +103,7 @@ def test_every_format_and_a_notebook_pass_the_same_validation(tmp_path: Path) ->
     bad = "1.0\n--index-url http://127.0.0.1:9/"
     pylock = (
         'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n'
-        f"[tool.envkernels]\nmissing = [{{ name = \"six\", version = {json.dumps(bad)} }}]\n"
+        f'[tool.envkernels]\nmissing = [{{ name = "six", version = {json.dumps(bad)} }}]\n'
     )
     six = f'[[package]]\nname = "six"\nversion = {json.dumps(bad)}\n'
     files = {
@@ -95,10 +123,13 @@ def test_every_format_and_a_notebook_pass_the_same_validation(tmp_path: Path) ->
 def test_the_real_corpus_passes_validation_unchanged_in_meaning(corpus: Path) -> None:
     """Every real lockfile reads (names normalized, nothing refused that its tool wrote)."""
     locks = [
-        p for p in corpus.rglob("*")
+        p
+        for p in corpus.rglob("*")
         if p.is_file()
-        and (p.name in ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock.toml")
-             or p.suffix == ".txt")
+        and (
+            p.name in ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock.toml")
+            or p.suffix == ".txt"
+        )
     ]
     assert len(locks) >= 18
     for path in locks:

@@ -48,24 +48,34 @@ def jp_server_config(api_envs: Path, late_root: Path, isolated_home: Path) -> di
     """The server under test: envkernels enabled, its kernel spec manager on, roots on ``api_envs``."""
     from traitlets.config import Config
 
-    return Config({
-        "ServerApp": {
-            "jpserver_extensions": {"envkernels": True},
-            "kernel_spec_manager_class": "envkernels.kernels.manager.EnvKernelSpecManager",
-        },
-        "EnvKernelsApp": {"roots": [str(api_envs), str(late_root)], "default_roots": False,
-                          "audit_db": str(OSV_DB)},
-        "EnvKernelSpecManager": {"roots": [str(api_envs), str(late_root)], "default_roots": False},
-    })
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"envkernels": True},
+                "kernel_spec_manager_class": "envkernels.kernels.manager.EnvKernelSpecManager",
+            },
+            "EnvKernelsApp": {
+                "roots": [str(api_envs), str(late_root)],
+                "default_roots": False,
+                "audit_db": str(OSV_DB),
+            },
+            "EnvKernelSpecManager": {"roots": [str(api_envs), str(late_root)], "default_roots": False},
+        }
+    )
 
 
 @pytest.fixture
 def api(jp_fetch):  # type: ignore[no-untyped-def]
     """``await api(method, *parts, body=..., params=...)`` -> (status, decoded JSON), errors included."""
 
-    async def call(method: str, *parts: str, body: Any = None, raw: bytes | None = None,
-                   params: dict[str, str] | None = None, headers: dict[str, str] | None = None
-                   ) -> tuple[int, Any]:
+    async def call(
+        method: str,
+        *parts: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         kwargs: dict[str, Any] = {"method": method, "raise_error": False}
         if method == "POST":
             kwargs["body"] = raw if raw is not None else json.dumps(body if body is not None else {})

@@ -37,8 +37,9 @@ async def test_check_with_a_notebook_reports_its_missing_import(api, jp_root_dir
     nb.cells.append(nbformat.v4.new_code_cell("import six\nimport urllib3"))
     (jp_root_dir / "analysis.ipynb").write_text(nbformat.writes(nb))
     ids = await env_ids(api)
-    status, report = await api("GET", "environments", ids["beta"], "check",
-                               params={"notebook": "analysis.ipynb"})
+    status, report = await api(
+        "GET", "environments", ids["beta"], "check", params={"notebook": "analysis.ipynb"}
+    )
     assert status == 200, report
     codes = {(f["code"], (f["package"] or "").lower()) for f in report["findings"]}
     assert ("broken-requirement", "requests") in codes
@@ -54,8 +55,7 @@ async def test_check_with_a_notebook_that_does_not_exist_is_404(api) -> None:
 
 async def test_lock_writes_a_pylock_inside_the_root(api, jp_root_dir: Path) -> None:
     ids = await env_ids(api)
-    status, result = await api("POST", "environments", ids["alpha"], "lock",
-                               body={"path": "pylock.toml"})
+    status, result = await api("POST", "environments", ids["alpha"], "lock", body={"path": "pylock.toml"})
     assert status == 200, result
     written = jp_root_dir / "pylock.toml"
     assert result["relative_path"] == "pylock.toml"
@@ -78,14 +78,16 @@ def sync_target(late_root: Path) -> Path:
     return make_venv(late_root / "target", ["six==1.16.0"])
 
 
-async def test_sync_dry_run_shows_the_plan_and_changes_nothing(api, jp_root_dir: Path,
-                                                               sync_target: Path) -> None:
+async def test_sync_dry_run_shows_the_plan_and_changes_nothing(
+    api, jp_root_dir: Path, sync_target: Path
+) -> None:
     (jp_root_dir / "requirements.txt").write_text("six==1.17.0\nidna==3.7\n")
     await api("POST", "environments", "refresh")
     ids = await env_ids(api)
     before = freeze(sync_target)
-    status, data = await api("POST", "environments", ids["target"], "sync",
-                             body={"lock": "requirements.txt", "dry_run": True})
+    status, data = await api(
+        "POST", "environments", ids["target"], "sync", body={"lock": "requirements.txt", "dry_run": True}
+    )
     assert status == 200, data
     assert data["dry_run"] is True
     assert [c["name"] for c in data["plan"]["install"]] == ["idna"]
@@ -94,7 +96,8 @@ async def test_sync_dry_run_shows_the_plan_and_changes_nothing(api, jp_root_dir:
 
 
 async def test_sync_applies_the_lock_and_a_concurrent_second_sync_is_409(
-        api, jp_root_dir: Path, sync_target: Path) -> None:
+    api, jp_root_dir: Path, sync_target: Path
+) -> None:
     (jp_root_dir / "requirements.txt").write_text("six==1.17.0\nidna==3.7\n")
     await api("POST", "environments", "refresh")
     ids = await env_ids(api)
@@ -111,8 +114,9 @@ async def test_sync_applies_the_lock_and_a_concurrent_second_sync_is_409(
     assert "six==1.17.0" in frozen and "idna==3.7" in frozen
 
 
-async def test_sync_is_refused_when_the_server_disallows_it(api, jp_serverapp, jp_root_dir: Path,
-                                                            sync_target: Path) -> None:
+async def test_sync_is_refused_when_the_server_disallows_it(
+    api, jp_serverapp, jp_root_dir: Path, sync_target: Path
+) -> None:
     (jp_root_dir / "requirements.txt").write_text("six==1.17.0\n")
     await api("POST", "environments", "refresh")
     ids = await env_ids(api)
@@ -120,11 +124,13 @@ async def test_sync_is_refused_when_the_server_disallows_it(api, jp_serverapp, j
     app = next(iter(ext))
     app.allow_sync = False
     before = freeze(sync_target)
-    status, data = await api("POST", "environments", ids["target"], "sync",
-                             body={"lock": "requirements.txt", "dry_run": False})
+    status, data = await api(
+        "POST", "environments", ids["target"], "sync", body={"lock": "requirements.txt", "dry_run": False}
+    )
     assert status == 403 and data["reason"] == "sync-disabled"
-    status, data = await api("POST", "environments", ids["target"], "sync",
-                             body={"lock": "requirements.txt", "dry_run": True})
+    status, data = await api(
+        "POST", "environments", ids["target"], "sync", body={"lock": "requirements.txt", "dry_run": True}
+    )
     assert status == 200
     assert freeze(sync_target) == before
 

@@ -41,14 +41,16 @@ async def test_an_editable_directory_is_shown_refused_then_allowed_by_the_admini
     env_id = (await env_ids(api))["target"]
     before = freeze(target)
 
-    status, data = await api("POST", "environments", env_id, "sync",
-                             body={"lock": "requirements.txt", "dry_run": True})
+    status, data = await api(
+        "POST", "environments", env_id, "sync", body={"lock": "requirements.txt", "dry_run": True}
+    )
     assert status == 200, data
     assert data["refused"] == [{"name": "proj", "kind": "editable", "where": "./proj"}]
     assert "[editable: ./proj]" in data["text"]
 
-    status, data = await api("POST", "environments", env_id, "sync",
-                             body={"lock": "requirements.txt", "dry_run": False})
+    status, data = await api(
+        "POST", "environments", env_id, "sync", body={"lock": "requirements.txt", "dry_run": False}
+    )
     assert status == 403, data
     assert data["reason"] == "source-not-allowed" and "proj" in data["message"]
     assert "allow_direct_sources" in data["hint"]
@@ -58,8 +60,9 @@ async def test_an_editable_directory_is_shown_refused_then_allowed_by_the_admini
     # from the traits when the extension starts).
     app = next(iter(jp_serverapp.extension_manager.extension_apps["envkernels"]))
     app.service.config = dataclasses.replace(app.service.config, allow_direct_sources=True)
-    status, data = await api("POST", "environments", env_id, "sync",
-                             body={"lock": "requirements.txt", "dry_run": False})
+    status, data = await api(
+        "POST", "environments", env_id, "sync", body={"lock": "requirements.txt", "dry_run": False}
+    )
     assert status == 200, data
     assert "proj" in freeze(target)
 
@@ -71,19 +74,24 @@ async def test_a_pylock_from_another_index_is_refused(
     from envkernels.lockfiles.writer import lock_environment
 
     # The lock's files are on a local index (127.0.0.1), which is not this server's index.
-    lock_environment(environment_from_prefix(small_env), output=str(jp_root_dir / "pylock.toml"),
-                     index_url=local_index)
+    lock_environment(
+        environment_from_prefix(small_env), output=str(jp_root_dir / "pylock.toml"), index_url=local_index
+    )
     await api("POST", "environments", "refresh")
     env_id = (await env_ids(api))["target"]
     before = freeze(target)
-    status, data = await api("POST", "environments", env_id, "sync",
-                             body={"lock": "pylock.toml", "dry_run": True})
+    status, data = await api(
+        "POST", "environments", env_id, "sync", body={"lock": "pylock.toml", "dry_run": True}
+    )
     assert status == 200, data
     origin = local_index.rsplit("/simple", 1)[0]
     assert {(s["name"], s["kind"], s["where"]) for s in data["refused"]} == {
-        ("six", "index", origin), ("idna", "index", origin)}
-    status, data = await api("POST", "environments", env_id, "sync",
-                             body={"lock": "pylock.toml", "dry_run": False})
+        ("six", "index", origin),
+        ("idna", "index", origin),
+    }
+    status, data = await api(
+        "POST", "environments", env_id, "sync", body={"lock": "pylock.toml", "dry_run": False}
+    )
     assert status == 403 and data["reason"] == "source-not-allowed" and origin in data["message"]
     assert freeze(target) == before
 

@@ -18,8 +18,9 @@ async def test_a_pylock_for_alpha_beside_the_notebook_is_not_applied_to_beta(api
     ids = await env_ids(api)
     status, written = await api("POST", "environments", ids["alpha"], "lock", body={"path": "pylock.toml"})
     assert status == 200, written
-    status, report = await api("GET", "environments", ids["beta"], "check",
-                               params={"notebook": "analysis.ipynb"})
+    status, report = await api(
+        "GET", "environments", ids["beta"], "check", params={"notebook": "analysis.ipynb"}
+    )
     assert status == 200, report
     codes = [f["code"] for f in report["findings"]]
     assert not LOCK_CODES & set(codes), report["findings"]
@@ -28,7 +29,8 @@ async def test_a_pylock_for_alpha_beside_the_notebook_is_not_applied_to_beta(api
     assert note["message"].startswith("pylock.toml beside the notebook was written for `alpha` (")
     assert note["message"].endswith("); not used")
     # alpha itself is checked against the lock made from it: used, and it agrees.
-    status, own = await api("GET", "environments", ids["alpha"], "check",
-                            params={"notebook": "analysis.ipynb"})
+    status, own = await api(
+        "GET", "environments", ids["alpha"], "check", params={"notebook": "analysis.ipynb"}
+    )
     assert status == 200
     assert not {f["code"] for f in own["findings"]} & (LOCK_CODES | {"lock-not-used"}), own["findings"]

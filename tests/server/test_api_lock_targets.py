@@ -14,8 +14,18 @@ from envkernels._toml import tomllib
 STAMPED = r"\.\d{8}T\d{6}\.\d{6}Z(-\d+)?\.bak"
 
 
-@pytest.mark.parametrize("target", ["pyproject.toml", "setup.py", "project/requirements.txt",
-                                    "pylock.toml.bak", "pylock", "mylock.toml", "pylock..toml"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "pyproject.toml",
+        "setup.py",
+        "project/requirements.txt",
+        "pylock.toml.bak",
+        "pylock",
+        "mylock.toml",
+        "pylock..toml",
+    ],
+)
 async def test_lock_refuses_any_target_but_a_pylock_file_and_changes_nothing(
     api, jp_root_dir: Path, target: str
 ) -> None:
@@ -24,8 +34,9 @@ async def test_lock_refuses_any_target_but_a_pylock_file_and_changes_nothing(
     path.write_text("original = true\n")
     before = sorted(p.name for p in path.parent.iterdir())
     ids = await env_ids(api)
-    status, data = await api("POST", "environments", ids["alpha"], "lock", body={"path": target,
-                                                                                  "hashes": False})
+    status, data = await api(
+        "POST", "environments", ids["alpha"], "lock", body={"path": target, "hashes": False}
+    )
     assert status == 400, data
     assert "pylock" in data["message"] and data["hint"] and data["reason"] == "bad-request"
     assert path.read_text() == "original = true\n"
@@ -39,8 +50,9 @@ async def test_every_earlier_pylock_is_kept_timestamped(api, jp_root_dir: Path) 
     versions = [target.read_text()]
     backups = []
     for _ in range(3):
-        status, result = await api("POST", "environments", ids["alpha"], "lock",
-                                   body={"path": "pylock.dev.toml", "hashes": False})
+        status, result = await api(
+            "POST", "environments", ids["alpha"], "lock", body={"path": "pylock.dev.toml", "hashes": False}
+        )
         assert status == 200, result
         backups.append(result["backup"])
         assert re.fullmatch(r"pylock\.dev\.toml" + STAMPED, Path(result["backup"]).name)
@@ -62,8 +74,9 @@ async def test_lock_into_a_notebook_only_writes_its_metadata_and_keeps_the_old_o
     path.write_text(nbformat.writes(nb))
     original = path.read_text()
     ids = await env_ids(api)
-    status, result = await api("POST", "environments", ids["alpha"], "lock",
-                               body={"notebook": "analysis.ipynb", "hashes": False})
+    status, result = await api(
+        "POST", "environments", ids["alpha"], "lock", body={"notebook": "analysis.ipynb", "hashes": False}
+    )
     assert status == 200, result
     assert not (jp_root_dir / "pylock.toml").exists()  # no path: only the notebook is written
     data = json.loads(path.read_text())
@@ -75,8 +88,9 @@ async def test_lock_into_a_notebook_only_writes_its_metadata_and_keeps_the_old_o
 async def test_a_notebook_target_must_be_an_ipynb(api, jp_root_dir: Path) -> None:
     (jp_root_dir / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     ids = await env_ids(api)
-    status, data = await api("POST", "environments", ids["alpha"], "lock",
-                             body={"notebook": "pyproject.toml", "hashes": False})
+    status, data = await api(
+        "POST", "environments", ids["alpha"], "lock", body={"notebook": "pyproject.toml", "hashes": False}
+    )
     assert status == 400 and "notebook" in data["message"]
     assert (jp_root_dir / "pyproject.toml").read_text() == "[project]\nname = 'x'\n"
     status, data = await api("POST", "environments", ids["alpha"], "lock", body={})

@@ -56,12 +56,17 @@ async def test_diff_against_a_lockfile_in_the_server_root(api, jp_root_dir: Path
     ids = await env_ids(api)
     (jp_root_dir / "proj").mkdir()
     (jp_root_dir / "proj" / "requirements.txt").write_text("requests==2.31.0\nsix==1.16.0\nrich==13.7.1\n")
-    status, diff = await api("GET", "environments", ids["beta"], "diff",
-                             params={"lock": "proj/requirements.txt"})
+    status, diff = await api(
+        "GET", "environments", ids["beta"], "diff", params={"lock": "proj/requirements.txt"}
+    )
     assert status == 200, diff
     rows = {r["name"].lower(): r for r in diff["rows"]}
-    assert rows["requests"] == {"name": rows["requests"]["name"], "left": "2.32.3", "right": "2.31.0",
-                                "status": "changed"}
+    assert rows["requests"] == {
+        "name": rows["requests"]["name"],
+        "left": "2.32.3",
+        "right": "2.31.0",
+        "status": "changed",
+    }
     assert rows["six"]["status"] == "same"
     assert rows["rich"]["status"] == "only-right"
     assert diff["right"]["type"] == "lock"
@@ -71,8 +76,9 @@ async def test_diff_needs_exactly_one_of_other_or_lock(api) -> None:
     ids = await env_ids(api)
     status, data = await api("GET", "environments", ids["alpha"], "diff")
     assert status == 400 and data["hint"]
-    status, data = await api("GET", "environments", ids["alpha"], "diff",
-                             params={"other": ids["beta"], "lock": "x.txt"})
+    status, data = await api(
+        "GET", "environments", ids["alpha"], "diff", params={"other": ids["beta"], "lock": "x.txt"}
+    )
     assert status == 400
 
 

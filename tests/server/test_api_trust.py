@@ -116,8 +116,12 @@ def small_limits() -> Iterator[None]:
 async def test_oversized_lockfile_notebook_and_body_are_413(api, jp_root_dir, small_limits) -> None:
     ids = await env_ids(api)
     (jp_root_dir / "pylock.toml").write_text('lock-version = "1.0"\ncreated-by = "x"\n' + "#" * (70 << 10))
-    nb = {"cells": [{"cell_type": "code", "source": "import os\n" * 20000, "metadata": {}, "outputs": []}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [{"cell_type": "code", "source": "import os\n" * 20000, "metadata": {}, "outputs": []}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     (jp_root_dir / "big.ipynb").write_text(json.dumps(nb))
     calls = [
         api("POST", "environments", ids["alpha"], "sync", body={"lock": "pylock.toml", "dry_run": True}),

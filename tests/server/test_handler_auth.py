@@ -65,8 +65,11 @@ def test_the_check_itself_catches_a_handler_without_authorized() -> None:
 
 
 async def test_every_registered_envkernels_handler_is_authenticated_and_authorized(jp_serverapp) -> None:
-    registered = {cls for cls in _handler_classes(jp_serverapp.web_app.default_router)
-                  if cls.__module__.startswith("envkernels.")}
+    registered = {
+        cls
+        for cls in _handler_classes(jp_serverapp.web_app.default_router)
+        if cls.__module__.startswith("envkernels.")
+    }
     # every route of the extension made it into the server
     assert {cls for _, cls in routes()} <= registered
     bad = [name for cls in sorted(registered, key=lambda c: c.__name__) for name in _undecorated_methods(cls)]

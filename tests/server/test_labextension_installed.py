@@ -21,8 +21,13 @@ def test_the_prebuilt_extension_is_in_the_package() -> None:
 
 
 def test_jupyter_labextension_list_shows_envkernels_enabled_and_ok() -> None:
-    proc = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter", "labextension", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
     line = next((ln for ln in out.splitlines() if re.match(r"\s*envkernels v", ln)), None)
     assert line is not None, out

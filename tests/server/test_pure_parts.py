@@ -15,8 +15,9 @@ from envkernels.server.paths import OutsideRootError, inside_root, relative_to_r
 
 
 def dist(name: str, version: str, *requires: str) -> InstalledDistribution:
-    return InstalledDistribution(name=name, version=version, path=f"/sp/{name}.dist-info",
-                                 site_packages="/sp", requires=requires)
+    return InstalledDistribution(
+        name=name, version=version, path=f"/sp/{name}.dist-info", site_packages="/sp", requires=requires
+    )
 
 
 def test_extras_switch_on_extra_only_requirements_of_the_required_package() -> None:
@@ -93,14 +94,17 @@ def test_paths_inside_the_root_resolve_through_symlinks(tmp_path: Path) -> None:
     assert relative_to_root(root, tmp_path) is None
 
 
-@pytest.mark.parametrize(("exc", "status", "reason"), [
-    (NotFoundError("gone", "look"), 404, "not-found"),
-    (ConflictError("busy"), 409, "conflict"),
-    (BadInputError("bad lock", "fix it"), 400, "bad-input"),
-    (UsageError("wrong"), 400, "bad-request"),
-    (OutsideRootError("out"), 403, "outside-root"),
-    (CommandError(["uv", "pip"], 2, "boom\nlast line"), 409, "command-failed"),
-])
+@pytest.mark.parametrize(
+    ("exc", "status", "reason"),
+    [
+        (NotFoundError("gone", "look"), 404, "not-found"),
+        (ConflictError("busy"), 409, "conflict"),
+        (BadInputError("bad lock", "fix it"), 400, "bad-input"),
+        (UsageError("wrong"), 400, "bad-request"),
+        (OutsideRootError("out"), 403, "outside-root"),
+        (CommandError(["uv", "pip"], 2, "boom\nlast line"), 409, "command-failed"),
+    ],
+)
 def test_engine_errors_map_to_statuses_and_bodies(exc: Exception, status: int, reason: str) -> None:
     err = api_error(exc)  # type: ignore[arg-type]
     assert err.status_code == status

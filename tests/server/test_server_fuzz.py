@@ -67,14 +67,22 @@ async def test_damaged_locks_and_notebooks_through_every_endpoint_are_never_500(
         elif endpoint == "notebook" and name.endswith(".ipynb"):
             call("GET", "environments", env_id, "check", params={"notebook": name})
         elif endpoint == "lock" and name.endswith(".ipynb"):
-            call("POST", "environments", env_id, "lock", body={"path": "pylock.toml", "notebook": name,
-                                                               "hashes": False})
+            call(
+                "POST",
+                "environments",
+                env_id,
+                "lock",
+                body={"path": "pylock.toml", "notebook": name, "hashes": False},
+            )
 
     await asyncio.to_thread(run)
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=30)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=30)
     | st.sampled_from(["\ud800", "x" * 300, "a/" * 2000, "../" * 5, "\x00", "pylock.toml", "pyproject.toml"]),
     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=3),
     max_leaves=8,

@@ -39,8 +39,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def call(base: str, method: str, path: str, body: Any = None, params: dict[str, str] | None = None,
-         timeout: float = 600) -> tuple[int, Any]:
+def call(
+    base: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    params: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> tuple[int, Any]:
     url = f"{base}/envkernels/api/{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
     data = None if body is None else json.dumps(body).encode()
     headers = {"Authorization": f"token {TOKEN}", "Content-Type": "application/json"}
@@ -82,8 +88,13 @@ def big_pylock(path: Path, size: int) -> None:
 
 def big_notebook(path: Path, size: int) -> None:
     """A notebook of many small code cells (imports included) up to about ``size`` bytes."""
-    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-            "source": ["import os\n", "import json\n", "x = [i * 2 for i in range(10)]\n", "print(x)\n"]}
+    cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {},
+        "outputs": [],
+        "source": ["import os\n", "import json\n", "x = [i * 2 for i in range(10)]\n", "print(x)\n"],
+    }
     one = len(json.dumps(cell)) + 2
     nb = {"cells": [cell] * (size // one - 10), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     path.write_text(json.dumps(nb))
@@ -98,10 +109,22 @@ def server(small_env: Path, tmp_path: Path, isolated_home: Path):
     env.pop("PYTHONPATH", None)
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "server", "--allow-root", "--no-browser", f"--port={port}",
-         "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root}",
-         "--EnvKernelsApp.default_roots=False"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "server",
+            "--allow-root",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--ServerApp.token={TOKEN}",
+            f"--ServerApp.root_dir={root}",
+            "--EnvKernelsApp.default_roots=False",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -58,8 +58,14 @@ directory = {{ path = "proj", editable = true }}
 ''')
     plan = plan_sync(lock, environment_from_prefix(small_env))
     kinds = {(s.name, s.kind) for s in plan.sources}
-    assert kinds == {("six", "index"), ("idna", "vcs"), ("attrs", "build"), ("attrs", "index"),
-                     ("mypkg", "url"), ("proj", "editable")}
+    assert kinds == {
+        ("six", "index"),
+        ("idna", "vcs"),
+        ("attrs", "build"),
+        ("attrs", "index"),
+        ("mypkg", "url"),
+        ("proj", "editable"),
+    }
     text = plan.text()
     assert "+ proj (directory proj) [editable: proj]" in text
     assert "+ attrs 23.2.0 [build: source distribution]" in text
@@ -73,13 +79,18 @@ directory = {{ path = "proj", editable = true }}
     assert {(s.name, s.kind) for s in blocked} == kinds - {("attrs", "index")}
     allowed = refused(plan.sources, allow_direct_sources=True, allow_builds=True, allowed_origins=origins)
     assert allowed == []
-    assert refused([PackageSource("x", "build", "sdist")], allow_direct_sources=True, allow_builds=False,
-                   allowed_origins=None)
+    assert refused(
+        [PackageSource("x", "build", "sdist")],
+        allow_direct_sources=True,
+        allow_builds=False,
+        allowed_origins=None,
+    )
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "envkernels", *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "envkernels", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_applies_an_editable_directory_only_with_allow_direct_sources(

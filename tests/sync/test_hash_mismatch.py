@@ -37,8 +37,12 @@ def tampered_index(wheel_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_hash_mismatch_names_the_package_and_both_hashes_and_restores(
-    small_lock: Path, local_index: str, wheel_dir: Path, tampered_index: tuple[str, str],
-    tmp_path: Path, isolated_home: Path,
+    small_lock: Path,
+    local_index: str,
+    wheel_dir: Path,
+    tampered_index: tuple[str, str],
+    tmp_path: Path,
+    isolated_home: Path,
 ) -> None:
     evil_url, evil_sha = tampered_index
     [six] = wheel_dir.glob("six-*.whl")

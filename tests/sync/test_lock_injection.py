@@ -75,7 +75,7 @@ def _toml(value: str) -> str:
 def _pylock_missing(version: str) -> str:
     return (
         'lock-version = "1.0"\ncreated-by = "envkernels"\npackages = []\n\n'
-        f"[tool.envkernels]\nmissing = [{{ name = \"six\", version = {_toml(version)} }}]\n"
+        f'[tool.envkernels]\nmissing = [{{ name = "six", version = {_toml(version)} }}]\n'
     )
 
 
@@ -83,28 +83,40 @@ def write_lock(fmt: str, version: str, directory: Path) -> Path:
     """A minimal lock of ``fmt`` pinning six at ``version``."""
     directory.mkdir(parents=True, exist_ok=True)
     if fmt == "uv":
-        path, text = directory / "uv.lock", (
-            f'version = 1\nrequires-python = ">=3.8"\n\n[[package]]\nname = "six"\n'
-            f'version = {_toml(version)}\nsource = {{ registry = "https://pypi.org/simple" }}\n'
+        path, text = (
+            directory / "uv.lock",
+            (
+                f'version = 1\nrequires-python = ">=3.8"\n\n[[package]]\nname = "six"\n'
+                f'version = {_toml(version)}\nsource = {{ registry = "https://pypi.org/simple" }}\n'
+            ),
         )
     elif fmt == "poetry":
-        path, text = directory / "poetry.lock", (
-            f'[[package]]\nname = "six"\nversion = {_toml(version)}\ndescription = ""\noptional = false\n'
-            'python-versions = "*"\nfiles = []\n\n[metadata]\nlock-version = "2.0"\n'
-            'python-versions = "*"\ncontent-hash = "0"\n'
+        path, text = (
+            directory / "poetry.lock",
+            (
+                f'[[package]]\nname = "six"\nversion = {_toml(version)}\ndescription = ""\noptional = false\n'
+                'python-versions = "*"\nfiles = []\n\n[metadata]\nlock-version = "2.0"\n'
+                'python-versions = "*"\ncontent-hash = "0"\n'
+            ),
         )
     elif fmt == "pdm":
-        path, text = directory / "pdm.lock", (
-            '[metadata]\nlock_version = "4.4.1"\ngroups = ["default"]\n\n'
-            f'[[package]]\nname = "six"\nversion = {_toml(version)}\n'
+        path, text = (
+            directory / "pdm.lock",
+            (
+                '[metadata]\nlock_version = "4.4.1"\ngroups = ["default"]\n\n'
+                f'[[package]]\nname = "six"\nversion = {_toml(version)}\n'
+            ),
         )
     elif fmt == "pipfile":
-        path, text = directory / "Pipfile.lock", json.dumps(
-            {
-                "_meta": {"pipfile-spec": 6, "requires": {}, "sources": []},
-                "default": {"six": {"version": "==" + version}},
-                "develop": {},
-            }
+        path, text = (
+            directory / "Pipfile.lock",
+            json.dumps(
+                {
+                    "_meta": {"pipfile-spec": 6, "requires": {}, "sources": []},
+                    "default": {"six": {"version": "==" + version}},
+                    "develop": {},
+                }
+            ),
         )
     elif fmt == "pylock":
         path, text = directory / "pylock.toml", _pylock_missing(version)
@@ -168,8 +180,15 @@ def test_the_requirements_uv_reads_are_checked_again_as_a_whole() -> None:
     crafted = LockedPackage(name="six", version="1.16.0\n--index-url http://127.0.0.1:9/")
     with pytest.raises(BadInputError, match="option"):
         requirements_text([crafted], lock)
-    for line in ("--index-url http://x/", "-r other.txt", "-e /outside/dir", "six==1.0 --index-url x",
-                 "six==1.0\r--pre", " six==1.0", "six==1.0 ; os_name=='nt'"):
+    for line in (
+        "--index-url http://x/",
+        "-r other.txt",
+        "-e /outside/dir",
+        "six==1.0 --index-url x",
+        "six==1.0\r--pre",
+        " six==1.0",
+        "six==1.0 ; os_name=='nt'",
+    ):
         with pytest.raises(BadInputError):
             check_requirements_text(line + "\n")
     ok = LockedPackage(name="six", version="1.16.0")

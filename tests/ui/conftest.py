@@ -26,8 +26,12 @@ from envfactory import UV_CACHE_DIR, make_venv
 
 CHROMIUM = os.environ.get("ENVKERNELS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
 ]
 TOKEN = "envkernels-ui-test-token"
 # Real PyPA advisories (tests/data/osv): audits run offline, as no OSV API is reachable here.
@@ -48,8 +52,7 @@ def ui_envs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proj = root / "demo-proj"
     proj.mkdir()
     (proj / "pyproject.toml").write_text(
-        '[project]\nname = "demo-proj"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
-        'dependencies = ["six"]\n'
+        '[project]\nname = "demo-proj"\nversion = "0.1"\nrequires-python = ">=3.10"\ndependencies = ["six"]\n'
     )
     make_venv(proj / ".venv", ["ipykernel", "six==1.16.0"])
     # requests without its dependencies: `check` must report broken-requirement for it
@@ -72,23 +75,42 @@ def lab(ui_envs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
     cfg = home / "jupyter-config"
     (cfg / "labconfig").mkdir(parents=True)
     # No "would you like news?" toast over the screenshots.
-    (cfg / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    (cfg / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "VIRTUAL_ENV", "CONDA"))}
-    env.update({
-        "HOME": str(home), "JUPYTER_CONFIG_DIR": str(cfg), "JUPYTER_DATA_DIR": str(home / "jupyter-data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"), "XDG_CACHE_HOME": str(home / ".cache"),
-        "ENVKERNELS_CACHE_DIR": str(home / ".cache" / "envkernels"), "UV_CACHE_DIR": UV_CACHE_DIR,
-        "ENVKERNELS_ROOTS": str(ui_envs), "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "HOME": str(home),
+            "JUPYTER_CONFIG_DIR": str(cfg),
+            "JUPYTER_DATA_DIR": str(home / "jupyter-data"),
+            "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "ENVKERNELS_CACHE_DIR": str(home / ".cache" / "envkernels"),
+            "UV_CACHE_DIR": UV_CACHE_DIR,
+            "ENVKERNELS_ROOTS": str(ui_envs),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     port = _free_port()
     argv = [
-        sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser", f"--ServerApp.token={TOKEN}",
-        f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={ui_envs}",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--allow-root",
+        "--no-browser",
+        f"--ServerApp.token={TOKEN}",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--ServerApp.root_dir={ui_envs}",
         # no --ServerApp.kernel_spec_manager_class: the installed extension adopts the manager, as for users
-        "--EnvKernelsApp.default_roots=False", f"--EnvKernelsApp.audit_db={OSV_DB}",
-        f"--EnvKernelSpecManager.roots={ui_envs}", "--EnvKernelSpecManager.default_roots=False",
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--EnvKernelsApp.default_roots=False",
+        f"--EnvKernelsApp.audit_db={OSV_DB}",
+        f"--EnvKernelSpecManager.roots={ui_envs}",
+        "--EnvKernelSpecManager.default_roots=False",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     log = home / "jupyter-lab.log"
     with log.open("w") as out:

@@ -119,8 +119,9 @@ def _configuration(
 def _deadline(config: AuditConfig) -> Deadline:
     seconds = config.deadline if config.deadline is not None else DEFAULT_DEADLINE
     if seconds <= 0:
-        raise UsageError(f"the audit deadline must be more than 0 seconds, not {seconds:g}",
-                         hint="e.g. `--deadline 30`")
+        raise UsageError(
+            f"the audit deadline must be more than 0 seconds, not {seconds:g}", hint="e.g. `--deadline 30`"
+        )
     return Deadline(seconds)
 
 
@@ -495,8 +496,14 @@ def audit_lockfile(
         else:
             skipped.append(Skipped(pkg.name, "", "the lock pins no version (a directory or VCS entry)"))
     report = audit_items(
-        environment, items, source=source, config=cfg, lock=str(lock_path), skipped=skipped,
-        deadline=clock, notes=notes,
+        environment,
+        items,
+        source=source,
+        config=cfg,
+        lock=str(lock_path),
+        skipped=skipped,
+        deadline=clock,
+        notes=notes,
     )
     if lock.warnings:
         extra_findings = tuple(Finding("lock-warning", "warning", None, w, None) for w in lock.warnings)

@@ -27,12 +27,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         "(docs/discovery.md says where it looks).",
     )
     p.add_argument("--json", action="store_true", help="print a JSON array of environment records")
-    p.add_argument("--root", action="append", default=[], metavar="DIR",
-                   help="also scan DIR for environments and projects, a few levels deep (repeatable)")
-    p.add_argument("--no-default-roots", action="store_true",
-                   help="scan only the --root directories (no registries, tool directories, PATH)")
-    p.add_argument("--kind", action="append", default=[], metavar="KIND", type=str.lower,
-                   help=f"only environments of this kind (repeatable): {', '.join(KINDS)}")
+    p.add_argument(
+        "--root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also scan DIR for environments and projects, a few levels deep (repeatable)",
+    )
+    p.add_argument(
+        "--no-default-roots",
+        action="store_true",
+        help="scan only the --root directories (no registries, tool directories, PATH)",
+    )
+    p.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        metavar="KIND",
+        type=str.lower,
+        help=f"only environments of this kind (repeatable): {', '.join(KINDS)}",
+    )
     p.set_defaults(func=run)
 
 

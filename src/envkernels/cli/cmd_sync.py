@@ -81,8 +81,14 @@ def _policy(args: argparse.Namespace) -> SourcePolicy:
 def _needs_permission(plan: SyncPlan, policy: SourcePolicy) -> bool:
     from envkernels.sync.sources import refused
 
-    return bool(refused(plan.sources, allow_direct_sources=policy.allow_direct_sources,
-                        allow_builds=policy.allow_builds, allowed_origins=policy.allowed_origins))
+    return bool(
+        refused(
+            plan.sources,
+            allow_direct_sources=policy.allow_direct_sources,
+            allow_builds=policy.allow_builds,
+            allowed_origins=policy.allowed_origins,
+        )
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from envkernels.discovery.context import Candidate, ScanContext, is_dir
 
 
-def prefixes_in(ctx: ScanContext, directory: str, kind: str | None, marker: str = "pyvenv.cfg",
-                depth: int = 0) -> Iterator[Candidate]:
+def prefixes_in(
+    ctx: ScanContext, directory: str, kind: str | None, marker: str = "pyvenv.cfg", depth: int = 0
+) -> Iterator[Candidate]:
     """Subdirectories of ``directory`` (down to ``depth`` more levels) that hold ``marker``."""
     entries = ctx.listdir(directory)
     if not entries:

@@ -54,8 +54,10 @@ def virtualenvs_path(environ: Mapping[str, str], home: str, read: object = None)
     cache_dir = environ.get("POETRY_CACHE_DIR")
     if not cache_dir:
         configured = config.get("cache-dir")
-        cache_dir = configured if isinstance(configured, str) else os.path.join(
-            environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "pypoetry"
+        cache_dir = (
+            configured
+            if isinstance(configured, str)
+            else os.path.join(environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "pypoetry")
         )
     venvs = config.get("virtualenvs")
     if isinstance(venvs, dict) and isinstance(venvs.get("path"), str):

@@ -51,8 +51,16 @@ __all__ = [
 
 # When two routes name one prefix, the most specific kind wins (a uv project's `.venv` is `uv`).
 SPECIFICITY: dict[str, int] = {
-    "pixi": 9, "uv": 8, "poetry": 8, "pdm": 8, "hatch": 8, "pipenv": 8, "conda": 6, "pyenv": 4,
-    "venv": 2, "system": 1,
+    "pixi": 9,
+    "uv": 8,
+    "poetry": 8,
+    "pdm": 8,
+    "hatch": 8,
+    "pipenv": 8,
+    "conda": 6,
+    "pyenv": 4,
+    "venv": 2,
+    "system": 1,
 }
 
 
@@ -112,8 +120,13 @@ def _route_of(real: str) -> Candidate | None:
     return best
 
 
-def infer_kind(prefix: str, names: Mapping[str, object] | set[str], cfg: dict[str, str] | None,
-               project: str | None, project_names: list[str] | None) -> str | None:
+def infer_kind(
+    prefix: str,
+    names: Mapping[str, object] | set[str],
+    cfg: dict[str, str] | None,
+    project: str | None,
+    project_names: list[str] | None,
+) -> str | None:
     """The kind the files of ``prefix`` (and its project) show, without any route's opinion.
 
     None when the files say nothing (a base interpreter's prefix: the route's kind, else ``system``).
@@ -336,5 +349,3 @@ def _has_ipykernel(prefix: str, facts: PythonFacts, names: object, seen: dict[st
             seen[path] = (st.st_mtime_ns, st.st_ino, st.st_size)
         return True
     return False
-
-

@@ -23,8 +23,9 @@ _EXECUTABLES = ("bin/python", "bin/python3")
 _WIN_EXECUTABLES = ("Scripts/python.exe", "python.exe")
 
 
-def interpreter(prefix: str, facts: PythonFacts, names: object,
-                 seen: dict[str, Signature] | None = None) -> tuple[str | None, str | None]:
+def interpreter(
+    prefix: str, facts: PythonFacts, names: object, seen: dict[str, Signature] | None = None
+) -> tuple[str | None, str | None]:
     """The interpreter path (not resolved: a venv's ``bin/python`` is what activates it) or a problem."""
     candidates: list[str] = []
     if isinstance(names, dict) and "bin" not in names and ("Scripts" in names or "python.exe" in names):
@@ -113,8 +114,9 @@ def displayable(record: Environment) -> Environment:
     )
 
 
-def unsupported(major_minor: tuple[int, int] | None, version: str | None,
-                python: str | None, name: str) -> tuple[str, str] | None:
+def unsupported(
+    major_minor: tuple[int, int] | None, version: str | None, python: str | None, name: str
+) -> tuple[str, str] | None:
     """(problem, hint) when envkernels cannot start a kernel on this Python, else None.
 
     Read from the files like everything in discovery: the version is what the environment's files

@@ -14,22 +14,40 @@ from collections.abc import Iterable, Mapping
 from envkernels.discovery.context import Candidate, ScanContext
 
 PROJECT_MARKERS: tuple[str, ...] = (
-    "pyproject.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile", "pixi.toml", "setup.py", "setup.cfg",
+    "pyproject.toml",
+    "uv.lock",
+    "poetry.lock",
+    "pdm.lock",
+    "Pipfile",
+    "pixi.toml",
+    "setup.py",
+    "setup.cfg",
 )
 # Lockfiles a project may carry, in the order `lockfiles` lists them.
 LOCKFILE_NAMES: tuple[str, ...] = (
-    "pylock.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pixi.lock",
+    "pylock.toml",
+    "uv.lock",
+    "poetry.lock",
+    "pdm.lock",
+    "Pipfile.lock",
+    "pixi.lock",
 )
 # Directory names tools give an in-project environment.
 VENV_DIR_NAMES: tuple[str, ...] = (".venv", "venv", ".env", "env", ".virtualenv", "virtualenv")
 # Files that name the tool managing a project's environment, most specific first.
 _KIND_MARKERS: tuple[tuple[str, str], ...] = (
-    ("uv.lock", "uv"), ("poetry.lock", "poetry"), ("pdm.lock", "pdm"), (".pdm-python", "pdm"),
+    ("uv.lock", "uv"),
+    ("poetry.lock", "poetry"),
+    ("pdm.lock", "pdm"),
+    (".pdm-python", "pdm"),
     ("Pipfile", "pipenv"),
 )
 # `[tool.X]` tables of pyproject.toml that name the tool when no lockfile does.
 _TOOL_TABLES: tuple[tuple[str, str], ...] = (
-    ("[tool.uv", "uv"), ("[tool.poetry", "poetry"), ("[tool.pdm", "pdm"), ("[tool.hatch", "hatch"),
+    ("[tool.uv", "uv"),
+    ("[tool.poetry", "poetry"),
+    ("[tool.pdm", "pdm"),
+    ("[tool.hatch", "hatch"),
 )
 
 

@@ -49,8 +49,21 @@ from envkernels.model import Environment
 FINDERS = (uv, poetry, pdm, hatch, pipenv, venvs, conda, pixi, pyenv, system)
 # Environment variables any finder reads: part of the cache key.
 _KEY_VARS_PREFIXES = (
-    "HOME", "PATH", "WORKON_HOME", "XDG_", "POETRY_", "PDM_", "HATCH_", "PIPENV_", "CONDA", "MAMBA_",
-    "PIXI_", "PYENV_", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON_INSTALL_DIR", "ENVKERNELS_ROOTS",
+    "HOME",
+    "PATH",
+    "WORKON_HOME",
+    "XDG_",
+    "POETRY_",
+    "PDM_",
+    "HATCH_",
+    "PIPENV_",
+    "CONDA",
+    "MAMBA_",
+    "PIXI_",
+    "PYENV_",
+    "UV_PROJECT_ENVIRONMENT",
+    "UV_PYTHON_INSTALL_DIR",
+    "ENVKERNELS_ROOTS",
 )
 
 _cache = DiscoveryCache()
@@ -84,6 +97,7 @@ def _candidates(ctx: ScanContext, root_list: Iterable[str], default_roots: bool)
 
 def _merge(group: list[Candidate], real: str) -> Candidate:
     """One candidate for a real prefix: the most specific kind; name/project from the best route."""
+
     def rank(item: tuple[int, Candidate]) -> tuple[int, int, int]:
         order, cand = item
         direct = 1 if cand.resolved or cand.prefix == real else 0
@@ -117,8 +131,15 @@ def scan(root_list: Iterable[str], default_roots: bool, ctx: ScanContext) -> lis
         merged = _merge(group, real) if len(group) > 1 else group[0]
         cfg = next((c.cfg for c in group if c.cfg is not None), None)
         listing = ctx.listdir(real) if cfg is None else None
-        env = build_record(real, kind=merged.kind, name=merged.name, project=merged.project,
-                           names=listing, seen=ctx.watched, cfg_text=cfg)
+        env = build_record(
+            real,
+            kind=merged.kind,
+            name=merged.name,
+            project=merged.project,
+            names=listing,
+            seen=ctx.watched,
+            cfg_text=cfg,
+        )
         if not _is_python(env):
             continue
         if env.project:

@@ -158,8 +158,11 @@ def notebook_imports(path: str) -> list[ImportSite]:
         nb = json.loads(text)
     except RecursionError as exc:
         raise InputError(
-            InputProblem(path, f"`{path}` is nested too deeply to be a notebook",
-                         hint="restore it from version control")
+            InputProblem(
+                path,
+                f"`{path}` is nested too deeply to be a notebook",
+                hint="restore it from version control",
+            )
         ) from exc
     except ValueError as exc:
         raise InputError(

@@ -437,7 +437,6 @@ class EnvKernelSpecManager(KernelSpecManager):
         listing.made = time.monotonic()
         return listing
 
-
     def _fresh(self) -> Listing | None:
         listing = self._listing
         if listing is not None and time.monotonic() - listing.made < self.refresh_interval:

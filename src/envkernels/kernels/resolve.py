@@ -118,9 +118,7 @@ def _minor(version: Any) -> str | None:
     return ".".join(str(version).split(".")[:2]) if version else None
 
 
-def _narrow(
-    candidates: list[Environment], keep: Callable[[Environment], bool]
-) -> list[Environment]:
+def _narrow(candidates: list[Environment], keep: Callable[[Environment], bool]) -> list[Environment]:
     """The candidates ``keep`` accepts, when that leaves at least one; else all of them."""
     kept = [env for env in candidates if keep(env)]
     return kept or candidates

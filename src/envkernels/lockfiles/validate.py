@@ -60,8 +60,10 @@ def _is_control(ch: str) -> bool:
 
 def escape_controls(text: str) -> str:
     """``text`` with control characters, lone surrogates and line separators escaped (one safe line)."""
-    return "".join(ch.encode("unicode_escape", "backslashreplace").decode("ascii") if _is_control(ch)
-                   else ch for ch in text)
+    return "".join(
+        ch.encode("unicode_escape", "backslashreplace").decode("ascii") if _is_control(ch) else ch
+        for ch in text
+    )
 
 
 def _show(value: object) -> str:
@@ -212,8 +214,11 @@ class _Checker:
                 raise self.fail("dependencies", dep, "a dependency is a table with a name")
             dname, dmarker, dversion = dep
             deps.append(
-                (self.name("dependency name", dname), self.text("dependency marker", dmarker),
-                 self.version("dependency version", dversion))
+                (
+                    self.name("dependency name", dname),
+                    self.text("dependency marker", dmarker),
+                    self.version("dependency version", dversion),
+                )
             )
         if not isinstance(p.editable, bool):
             raise self.fail("editable", p.editable, "true or false")

@@ -182,8 +182,9 @@ class EnvKernelsApp(ExtensionApp):
         self.syncs_running: set[str] = set()
         self.service = EnvironmentService(self.service_config())
         self.pools = WorkPools(heavy_workers=self.heavy_workers, heavy_queue=self.heavy_queue)
-        limits.configure(lock=self.max_lock_bytes, notebook=self.max_notebook_bytes,
-                         request=self.max_request_bytes)
+        limits.configure(
+            lock=self.max_lock_bytes, notebook=self.max_notebook_bytes, request=self.max_request_bytes
+        )
         base_url = self.serverapp.base_url if self.serverapp else "/"
         roots = ", ".join(self.service.config.roots) or "-"
         self.log.info("envkernels: REST API under %senvkernels/api/ (roots: %s)", base_url, roots)
@@ -225,4 +226,3 @@ class EnvKernelsApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         """Register the REST routes (the base class joins them onto base_url)."""
         self.handlers.extend(routes())
-

@@ -186,4 +186,3 @@ def why_paths(tree: dict[str, Any], name: str, limit: int = MAX_WHY_PATHS) -> li
                     nxt.append([parent, *path])
         frontier = nxt
     return found[:limit]
-

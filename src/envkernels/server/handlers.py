@@ -54,8 +54,9 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
         exc = exc_info[1] if exc_info else None
         self.set_header("Content-Type", "application/json")
         body = error_body(status_code, exc)
-        self.log.warning("envkernels: %s %s -> %s %s", self.request.method, self.request.path,
-                         status_code, body["message"])
+        self.log.warning(
+            "envkernels: %s %s -> %s %s", self.request.method, self.request.path, status_code, body["message"]
+        )
         self.finish(json.dumps(body))
 
     @property
@@ -71,9 +72,13 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
         try:
             return await self.pools.heavy(func, *args, **kwargs)
         except Busy as exc:
-            raise ApiError(503, f"the server is busy: {exc}",
-                           "try again in a moment; an administrator can raise "
-                           "`c.EnvKernelsApp.heavy_workers` / `heavy_queue`", "busy") from exc
+            raise ApiError(
+                503,
+                f"the server is busy: {exc}",
+                "try again in a moment; an administrator can raise "
+                "`c.EnvKernelsApp.heavy_workers` / `heavy_queue`",
+                "busy",
+            ) from exc
         except EnvKernelsError as exc:
             raise api_error(exc) from exc
 
@@ -86,8 +91,12 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
         except OSError as exc:
             # A file the request named cannot be read or written (as the CLI says, never a 500).
             where = f" `{os.path.basename(os.fsdecode(exc.filename))}`" if exc.filename else ""
-            raise ApiError(400, f"{exc.strerror or type(exc).__name__}{where}",
-                           "check the path and its permissions", "os-error") from exc
+            raise ApiError(
+                400,
+                f"{exc.strerror or type(exc).__name__}{where}",
+                "check the path and its permissions",
+                "os-error",
+            ) from exc
 
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object (400 when it is not one, 413 when too large; empty is ``{}``)."""
@@ -101,14 +110,26 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
         try:
             data = json.loads(raw)
         except RecursionError as exc:
-            raise ApiError(400, "the request body is nested too deeply",
-                           "send a flat JSON object, e.g. {\"path\": \"pylock.toml\"}", "bad-json") from exc
+            raise ApiError(
+                400,
+                "the request body is nested too deeply",
+                'send a flat JSON object, e.g. {"path": "pylock.toml"}',
+                "bad-json",
+            ) from exc
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"the request body is not valid JSON: {exc}",
-                           "send a JSON object, e.g. {\"path\": \"pylock.toml\"}", "bad-json") from exc
+            raise ApiError(
+                400,
+                f"the request body is not valid JSON: {exc}",
+                'send a JSON object, e.g. {"path": "pylock.toml"}',
+                "bad-json",
+            ) from exc
         if not isinstance(data, dict):
-            raise ApiError(400, "the request body must be a JSON object",
-                           "send a JSON object, e.g. {\"path\": \"pylock.toml\"}", "bad-json")
+            raise ApiError(
+                400,
+                "the request body must be a JSON object",
+                'send a JSON object, e.g. {"path": "pylock.toml"}',
+                "bad-json",
+            )
         return data
 
     def send(self, data: Any, status: int = 200) -> None:
@@ -189,8 +210,11 @@ class LockHandler(EnvKernelsHandler):
     async def post(self, env_id: str) -> None:
         body = self.json_body()
         hashes = _bool_field(body, "hashes", True)
-        self.send(await self.engine(self.service.lock, env_id, body.get("path"),
-                                    notebook=body.get("notebook"), hashes=hashes))
+        self.send(
+            await self.engine(
+                self.service.lock, env_id, body.get("path"), notebook=body.get("notebook"), hashes=hashes
+            )
+        )
 
 
 class SyncHandler(EnvKernelsHandler):
@@ -206,17 +230,26 @@ class SyncHandler(EnvKernelsHandler):
         body = self.json_body()
         dry_run = _bool_field(body, "dry_run", True)
         if "lock" not in body:
-            raise api_error(UsageError("`lock` is required",
-                                       hint='send e.g. {"lock": "pylock.toml", "dry_run": true}'))
+            raise api_error(
+                UsageError("`lock` is required", hint='send e.g. {"lock": "pylock.toml", "dry_run": true}')
+            )
         app = self.extensionapp
         if not dry_run and not app.allow_sync:  # type: ignore[attr-defined]
-            raise ApiError(403, "this server does not allow changing environments",
-                           "an administrator can set `c.EnvKernelsApp.allow_sync = True`", "sync-disabled")
+            raise ApiError(
+                403,
+                "this server does not allow changing environments",
+                "an administrator can set `c.EnvKernelsApp.allow_sync = True`",
+                "sync-disabled",
+            )
         running: set[str] = app.syncs_running  # type: ignore[attr-defined]
         if not dry_run:
             if env_id in running:
-                raise api_error(ConflictError(f"a sync of `{env_id}` is already running",
-                                              hint="wait for it to finish, then try again"))
+                raise api_error(
+                    ConflictError(
+                        f"a sync of `{env_id}` is already running",
+                        hint="wait for it to finish, then try again",
+                    )
+                )
             running.add(env_id)
         try:
             self.send(await self.engine(self.service.sync, env_id, body["lock"], dry_run=dry_run))

@@ -63,8 +63,9 @@ class EnvironmentService:
         """
         from envkernels.discovery import discover
 
-        return discover(roots=list(self.config.roots), default_roots=self.config.default_roots,
-                        use_cache=not fresh)
+        return discover(
+            roots=list(self.config.roots), default_roots=self.config.default_roots, use_cache=not fresh
+        )
 
     def environment(self, env_id: str) -> Environment:
         """The environment whose ``id`` is ``env_id``; NotFoundError when no discovery produced it."""
@@ -125,8 +126,9 @@ class EnvironmentService:
         return audit_environment(env, licenses=want_licenses, config=server).to_dict()
 
     # ---- lock / sync -------------------------------------------------------------------------
-    def lock(self, env_id: str, path: object, *, notebook: object = None,
-             hashes: bool = True) -> dict[str, Any]:
+    def lock(
+        self, env_id: str, path: object, *, notebook: object = None, hashes: bool = True
+    ) -> dict[str, Any]:
         """Write a lock of the environment: a pylock file at ``path`` and/or a notebook's metadata.
 
         Only PEP 751 file names (``pylock.toml``, ``pylock.<name>.toml``) and ``.ipynb`` notebooks
@@ -137,8 +139,10 @@ class EnvironmentService:
 
         env = self.environment(env_id)
         if path is None and notebook is None:
-            raise UsageError("`path` or `notebook` is required",
-                             hint='send e.g. {"path": "pylock.toml"} or {"notebook": "analysis.ipynb"}')
+            raise UsageError(
+                "`path` or `notebook` is required",
+                hint='send e.g. {"path": "pylock.toml"} or {"notebook": "analysis.ipynb"}',
+            )
         output = self.path(path, "path") if path is not None else None
         if output is not None:
             if os.path.isdir(output):
@@ -152,8 +156,9 @@ class EnvironmentService:
                 )
         nb_path = self.path(notebook, "notebook") if notebook is not None else None
         if nb_path is not None and not nb_path.endswith(".ipynb"):
-            raise UsageError(f"`{notebook}` is not a notebook (`.ipynb`)",
-                             hint='send e.g. {"notebook": "x.ipynb"}')
+            raise UsageError(
+                f"`{notebook}` is not a notebook (`.ipynb`)", hint='send e.g. {"notebook": "x.ipynb"}'
+            )
         if nb_path is not None and not os.path.isfile(nb_path):
             raise NotFoundError(f"no notebook at `{notebook}`", hint=_RELATIVE_HINT)
         result = lock_environment(env, output=output, notebook=nb_path, hashes=hashes).to_dict()
@@ -173,10 +178,18 @@ class EnvironmentService:
         plan = plan_sync(lock_path, env)
         policy = self.source_policy()
         if dry_run:
-            blocked = refused(plan.sources, allow_direct_sources=policy.allow_direct_sources,
-                              allow_builds=policy.allow_builds, allowed_origins=policy.allowed_origins)
-            return {"dry_run": True, "plan": plan.to_dict(), "text": plan.text(),
-                    "refused": [s.to_dict() for s in blocked]}
+            blocked = refused(
+                plan.sources,
+                allow_direct_sources=policy.allow_direct_sources,
+                allow_builds=policy.allow_builds,
+                allowed_origins=policy.allowed_origins,
+            )
+            return {
+                "dry_run": True,
+                "plan": plan.to_dict(),
+                "text": plan.text(),
+                "refused": [s.to_dict() for s in blocked],
+            }
         result = apply_sync(plan, env, lock_path=lock_path, policy=policy)
         return {"dry_run": False, **result.to_dict(), "text": result.summary()}
 

@@ -71,8 +71,9 @@ def create_from_lock(
     if policy is not None:
         # Refuse direct sources before an environment is made for nothing (apply_sync checks again).
         direct = [s for s in package_sources(lock, lock.packages, (), False) if s.kind in DIRECT_KINDS]
-        blocked = refused(direct, allow_direct_sources=policy.allow_direct_sources, allow_builds=True,
-                          allowed_origins=None)
+        blocked = refused(
+            direct, allow_direct_sources=policy.allow_direct_sources, allow_builds=True, allowed_origins=None
+        )
         if blocked:
             raise refusal_error(lock.path, blocked, policy.hint)
     prefix = Path(target).resolve() if target else default_prefix(lock_path)

@@ -135,8 +135,12 @@ def refused(
         if (
             (s.kind in DIRECT_KINDS and not allow_direct_sources)
             or (s.kind == "build" and not allow_builds)
-            or (s.kind == "index" and allowed_origins is not None and s.where not in allowed_origins
-                and not allow_direct_sources)
+            or (
+                s.kind == "index"
+                and allowed_origins is not None
+                and s.where not in allowed_origins
+                and not allow_direct_sources
+            )
         ):
             out.append(s)
     return out

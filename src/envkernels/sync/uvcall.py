@@ -144,8 +144,9 @@ def build_invocation(
     if _pylock_direct(lock, packages):
         # An absolute path: uv never takes a file name starting with `-` as an option then.
         return UvInvocation(
-            argv=[*base, str(Path(lock.path).resolve())], require_hashes=True, cwd=tempfile.mkdtemp(
-                prefix="envkernels-uv-")
+            argv=[*base, str(Path(lock.path).resolve())],
+            require_hashes=True,
+            cwd=tempfile.mkdtemp(prefix="envkernels-uv-"),
         )
     text, all_hashed = requirements_text(packages, lock)
     fd, tmp = tempfile.mkstemp(prefix="envkernels-sync-", suffix=".txt")
@@ -154,8 +155,9 @@ def build_invocation(
     argv = [*base, tmp]
     if all_hashed:
         argv.append("--require-hashes")
-    return UvInvocation(argv=argv, tempfile=tmp, require_hashes=all_hashed,
-                        cwd=tempfile.mkdtemp(prefix="envkernels-uv-"))
+    return UvInvocation(
+        argv=argv, tempfile=tmp, require_hashes=all_hashed, cwd=tempfile.mkdtemp(prefix="envkernels-uv-")
+    )
 
 
 _MISMATCH = re.compile(r"Hash mismatch for `(?P<what>[^`]+)`(?P<rest>.*?)(?:\n\S|\Z)", re.S)

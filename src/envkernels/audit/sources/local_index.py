@@ -272,13 +272,18 @@ def build_index(db: Path, location: Path) -> LoadedIndex:
                 unreadable.add(name)  # watched itself: fixing its permissions changes its ctime only
                 guess = normalize_name(name.rsplit("/", 1)[-1]) if name not in (".", "") else None
                 warnings.append(
-                    SourceWarning(f"advisory folder `{name}` cannot be read: {error}", guess,
-                                  _unreadable_hint(name), UNREADABLE)
+                    SourceWarning(
+                        f"advisory folder `{name}` cannot be read: {error}",
+                        guess,
+                        _unreadable_hint(name),
+                        UNREADABLE,
+                    )
                 )
             else:
                 warnings.append(
-                    SourceWarning(f"advisory `{name}` cannot be read: {error}", None, _unreadable_hint(name),
-                                  UNREADABLE)
+                    SourceWarning(
+                        f"advisory `{name}` cannot be read: {error}", None, _unreadable_hint(name), UNREADABLE
+                    )
                 )
             continue
         try:
@@ -367,7 +372,12 @@ def _read_index(db: Path, location: Path) -> LoadedIndex | None:
             return None
         warnings = [SourceWarning(m, p, h, c) for m, p, h, c in meta["warnings"]]
         return LoadedIndex(
-            db, meta["state"], meta["packages"], records, warnings, meta["count"],
+            db,
+            meta["state"],
+            meta["packages"],
+            records,
+            warnings,
+            meta["count"],
             records_read=meta["records_read"],
         )
     except (OSError, ValueError, KeyError, TypeError):

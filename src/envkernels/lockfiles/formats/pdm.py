@@ -49,8 +49,11 @@ def _package(p: dict[str, Any], f: Fields) -> LockedPackage:
     for entry in f.tables(p.get("files"), "files", name):
         digest = f.string(entry.get("hash"), "files.hash", name)
         artifacts.append(
-            artifact_from_file(f.string(entry.get("file"), "files.file", name),
-                               f.string(entry.get("url"), "files.url", name), [digest] if digest else [])
+            artifact_from_file(
+                f.string(entry.get("file"), "files.file", name),
+                f.string(entry.get("url"), "files.url", name),
+                [digest] if digest else [],
+            )
         )
     vcs: dict[str, str] | None = None
     directory: dict[str, object] | None = None

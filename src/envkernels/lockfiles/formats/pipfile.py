@@ -26,8 +26,9 @@ def parse_pipfile_lock(text: str, path: str) -> Lock:
     for section in ("default", "develop"):
         for name, entry in f.table(data.get(section), section).items():
             packages.append(_package(name, f.table(entry, section, name), section, f))
-    py = f.string(f.table(meta.get("requires"), "_meta.requires").get("python_version"),
-                  "_meta.requires.python_version")
+    py = f.string(
+        f.table(meta.get("requires"), "_meta.requires").get("python_version"), "_meta.requires.python_version"
+    )
     return Lock(
         path=path,
         format="pipfile",

@@ -47,8 +47,11 @@ def parse_poetry_lock(text: str, path: str) -> Lock:
         for entry in files:
             digest = f.string(entry.get("hash"), "files.hash", name)
             artifacts.append(
-                artifact_from_file(f.string(entry.get("file"), "files.file", name),
-                                   f.string(entry.get("url"), "files.url", name), [digest] if digest else [])
+                artifact_from_file(
+                    f.string(entry.get("file"), "files.file", name),
+                    f.string(entry.get("url"), "files.url", name),
+                    [digest] if digest else [],
+                )
             )
         if not artifacts and hashes_by_name.get(key):
             bare = [h if ":" in h else f"sha256:{h}" for h in hashes_by_name[key]]

@@ -25,8 +25,9 @@ def parse_pylock(text: str, path: str, *, origin: str = "file") -> Lock:
     # envkernels writes what it could not hash under [tool.envkernels] missing; they are still pinned.
     f = Fields(path, "pylock.toml")
     tool = f.table(pylock.tool, "tool")
-    missing = f.tables(f.table(tool.get("envkernels"), "tool.envkernels").get("missing"),
-                       "tool.envkernels.missing")
+    missing = f.tables(
+        f.table(tool.get("envkernels"), "tool.envkernels").get("missing"), "tool.envkernels.missing"
+    )
     if missing:
         packages += tuple(
             LockedPackage(name=f.required(m, "name"), version=f.required(m, "version", m.get("name")))

@@ -17,8 +17,15 @@ from envkernels.lockfiles.model import Lock, LockedArtifact, LockedPackage
 
 # Options that only steer where pip finds packages: nothing to warn about in a lock.
 _QUIET_OPTIONS = {
-    "--index-url", "--extra-index-url", "--find-links", "--trusted-host", "--no-binary", "--only-binary",
-    "--prefer-binary", "--pre", "--no-index",
+    "--index-url",
+    "--extra-index-url",
+    "--find-links",
+    "--trusted-host",
+    "--no-binary",
+    "--only-binary",
+    "--prefer-binary",
+    "--pre",
+    "--no-index",
 }
 
 

@@ -47,14 +47,18 @@ def _file(f: Fields, entry: dict[str, Any], field: str, name: str) -> Any:
     url = f.string(entry.get("url"), f"{field}.url", name)
     url = url or f.string(entry.get("path"), f"{field}.path", name)
     digest = f.string(entry.get("hash"), f"{field}.hash", name)
-    return artifact_from_file(f.string(entry.get("filename"), f"{field}.filename", name), url,
-                              [digest] if digest else [])
+    return artifact_from_file(
+        f.string(entry.get("filename"), f"{field}.filename", name), url, [digest] if digest else []
+    )
 
 
 def _edges(f: Fields, value: object, field: str, name: str) -> list[tuple[str, str | None, str | None]]:
     return [
-        (f.required(d, "name", name), f.string(d.get("marker"), f"{field}.marker", name),
-         f.string(d.get("version"), f"{field}.version", name))
+        (
+            f.required(d, "name", name),
+            f.string(d.get("marker"), f"{field}.marker", name),
+            f.string(d.get("version"), f"{field}.version", name),
+        )
         for d in f.tables(value, field, name)
     ]
 

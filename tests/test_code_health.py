@@ -1,0 +1,45 @@
+"""Code health runs with the tests, so CI fails on it: the formatter, the linter and the type checker.
+
+Each runs as the developer would run it from the repository root, with the configuration in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TREES = ["src", "tests", "benchmarks"]
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+
+
+def _tool(name: str) -> str:
+    # The venv's own copy (next to this Python) first: a stray global ruff may have other rules.
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]' installs it")
+    return found
+
+
+def test_the_code_is_formatted() -> None:
+    result = _run(_tool("ruff"), "format", "--check", *TREES)
+    assert result.returncode == 0, "run `ruff format src tests benchmarks`:\n" + result.stdout + result.stderr
+
+
+def test_the_linter_is_clean() -> None:
+    result = _run(_tool("ruff"), "check", *TREES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_the_type_checker_is_clean() -> None:
+    result = _run(_tool("mypy"))
+    assert result.returncode == 0, result.stdout + result.stderr
