@@ -16,6 +16,12 @@ watched directories are also handed to inotify (:mod:`envkernels.discovery.watch
 environment's site-packages stands for its ipykernel launcher); from then on a call costs one
 ``read`` of the inotify descriptor plus a ``stat`` of the few watched files and missing paths
 (registries, paths that do not exist yet). Without inotify every call ``stat``s.
+
+Paths on a network file system (NFS, CIFS/SMB, FUSE, 9p, ...: :mod:`envkernels.discovery.mounts`)
+are never handed to inotify, which cannot see changes made on other machines. They are kept
+apart and their signatures re-checked by ``stat`` when :func:`~envkernels.discovery.mounts.poll_interval`
+seconds (30 by default) have passed since their last check, so a listing is at most that old
+for them; local paths keep the rules above.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from envkernels.discovery import mounts
 from envkernels.discovery.context import Signature
 from envkernels.model import Environment
 
@@ -44,6 +51,9 @@ class Entry:
     # With inotify armed: what is still checked by stat (files, missing paths), else None.
     stat_only: tuple[tuple[str, Signature], ...] | None = None
     arm_failed: bool = False
+    # Paths on network file systems: checked by stat every poll interval, never by inotify.
+    network: tuple[tuple[str, Signature], ...] = ()
+    network_checked: float = 0.0
 
     def still_valid(self, items: tuple[tuple[str, Signature], ...] | None = None) -> bool:
         """True when every watched path (or each of ``items``) still has its signature of the scan."""
@@ -72,6 +82,9 @@ class DiscoveryCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
+        if not self._network_current(entry):
+            self._drop(key, entry)
+            return None
         if entry.stat_only is not None:
             watcher = _open_watcher()
             if watcher is not None and not watcher.changed(key) and entry.still_valid(entry.stat_only):
@@ -90,6 +103,19 @@ class DiscoveryCache:
             if key in self._entries:
                 self._entries.move_to_end(key)
         return entry.environments
+
+    @staticmethod
+    def _network_current(entry: Entry) -> bool:
+        """False when a network path's signature changed (checked once per poll interval)."""
+        if not entry.network:
+            return True
+        now = monotonic()
+        if now - entry.network_checked < mounts.poll_interval():
+            return True
+        if not entry.still_valid(entry.network):
+            return False
+        entry.network_checked = now
+        return True
 
     def _arm(self, key: Hashable, entry: Entry) -> tuple[tuple[str, Signature], ...] | None:
         """Hand the entry's directories to inotify; returns what stays a stat check, None if not armed.
@@ -135,7 +161,8 @@ class DiscoveryCache:
         for sig in watched.values():
             if sig is not None and sig[0] >= limit:
                 return False
-        entry = Entry(tuple(environments), tuple(watched.items()))
+        local, network = split_network(watched)
+        entry = Entry(tuple(environments), local, network=network, network_checked=monotonic())
         old = self._entries.get(key)
         if old is not None:
             self._drop(key, old)
@@ -150,10 +177,31 @@ class DiscoveryCache:
         """How many entries inotify watches (the rest are checked by ``stat``)."""
         return sum(1 for e in list(self._entries.values()) if e.stat_only is not None)
 
+    def polled(self) -> int:
+        """How many entries have paths on network file systems (re-checked every poll interval)."""
+        return sum(1 for e in list(self._entries.values()) if e.network)
+
     def clear(self) -> None:
         """Forget everything (the next call scans)."""
         for key, entry in list(self._entries.items()):
             self._drop(key, entry)
+
+
+def split_network(
+    watched: dict[str, Signature],
+) -> tuple[tuple[tuple[str, Signature], ...], tuple[tuple[str, Signature], ...]]:
+    """``watched`` as (local paths, paths on network file systems), by one read of the mount table."""
+    where = mounts.NetworkPaths()
+    local: list[tuple[str, Signature]] = []
+    network: list[tuple[str, Signature]] = []
+    for path, sig in watched.items():
+        (network if where.is_network(path) else local).append((path, sig))
+    return tuple(local), tuple(network)
+
+
+def monotonic() -> float:
+    """The clock the network poll interval is measured on (a function: tests replace it)."""
+    return time.monotonic()
 
 
 def watch_path_for(path: str, sig: Signature) -> str | None:

@@ -76,8 +76,9 @@ def clear_cache() -> None:
 
 
 def cache_stats() -> dict[str, int]:
-    """Calls that scanned the disk, calls answered from the cache, and entries inotify watches."""
-    return {**_stats, "inotify_entries": _cache.armed()}
+    """Calls that scanned the disk, calls answered from the cache, entries inotify watches, and
+    entries with paths on network file systems (polled by ``stat``)."""
+    return {**_stats, "inotify_entries": _cache.armed(), "network_polled_entries": _cache.polled()}
 
 
 def _cache_key(root_list: tuple[str, ...], default_roots: bool, cwd: str) -> tuple[Any, ...]:

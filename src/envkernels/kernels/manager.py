@@ -48,7 +48,7 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from traitlets import Bool, Enum, Float, List, Type, Unicode, default, observe
 
-from envkernels.discovery import discover, environment_from_prefix
+from envkernels.discovery import discover, environment_from_prefix, mounts
 from envkernels.errors import EnvKernelsError, UsageError
 from envkernels.kernels import hidden, paths
 from envkernels.kernels.activation import activation_for
@@ -178,6 +178,13 @@ class EnvKernelSpecManager(KernelSpecManager):
         config=True,
         help="Seconds a listing is served from memory before discovery is asked again (0: every time).",
     )
+    network_poll_interval = Float(
+        config=True,
+        help="Seconds between stat checks of environments and roots on network file systems (NFS, "
+        "CIFS/SMB, FUSE, 9p, ...), where inotify cannot see changes made on other machines: an "
+        "environment created there appears in the kernel list within this interval (plus "
+        "refresh_interval). Default: $ENVKERNELS_NETWORK_POLL_INTERVAL, else 30; 0 checks every time.",
+    )
     wrapped_class = Type(
         None,
         klass=KernelSpecManager,
@@ -223,6 +230,14 @@ class EnvKernelSpecManager(KernelSpecManager):
         "does), so the handler does not look into every resource directory on each request.",
     )
 
+    @default("network_poll_interval")
+    def _network_poll_interval_default(self) -> float:
+        return mounts.poll_interval()
+
+    @observe("network_poll_interval")
+    def _network_poll_interval_changed(self, change: Any) -> None:
+        mounts.configure_poll_interval(change["new"])
+
     @default("overlay_root")
     def _overlay_root_default(self) -> str:
         return str(paths.overlay_root())
@@ -249,6 +264,7 @@ class EnvKernelSpecManager(KernelSpecManager):
                 "kernels start without pre-launch checks",
                 PROVISIONER_NAME,
             )
+        self._log_network_roots()
         self._prewarm: threading.Thread | None = None
         self._first_listing = threading.Event()  # set once a listing (maybe without root_dir) exists
         if self.prewarm and self.base_url() is not None:
@@ -258,6 +274,19 @@ class EnvKernelSpecManager(KernelSpecManager):
             self._prewarm.start()
         else:
             self._first_listing.set()
+
+    def _log_network_roots(self) -> None:
+        """Say which roots sit on network file systems: they are polled, not watched by inotify."""
+        for root, mount in mounts.network_mounts(self.discovery_roots()).items():
+            self.log.info(
+                "envkernels: %s is on a network file system (%s, %s at %s): inotify cannot see changes "
+                "made on other machines, so it is re-checked every %g s (network_poll_interval)",
+                root,
+                mount.fstype,
+                mount.source,
+                mount.mount_point,
+                mounts.poll_interval(),
+            )
 
     @observe("wrapped_class")
     def _wrapped_class_changed(self, change: Any) -> None:
