@@ -119,7 +119,7 @@ def ensure_env(small: bool) -> Path:
 
 
 def count_distributions(prefix: Path) -> int:
-    from envkernels.inspect.installed import installed_distributions
+    from envkernels.core.distributions import installed_distributions
 
     return len(installed_distributions(prefix))
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# The one import of the package made here: a leaf module holding a constant.
+from envkernels._version import __version__
+
 if TYPE_CHECKING:
     from envkernels.discovery import discover
     from envkernels.model import Environment, Finding, Report
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

@@ -222,7 +222,7 @@ class Worker:
     # -- shared pieces
     def _environment(self, facts: dict[str, Any]) -> Any:
         """The kernel's environment record, re-read only when its site-packages change."""
-        from envkernels.discovery.layout import site_packages_dirs
+        from envkernels.core.layout import site_packages_dirs
         from envkernels.discovery.probe import environment_from_prefix
 
         prefix = facts.get("prefix")
@@ -516,7 +516,7 @@ def _packages(prefix: str | None) -> list[dict[str, Any]]:
     """The distributions installed in the kernel's environment, for the package table of ``%envs``."""
     if not prefix or not os.path.isdir(prefix):
         return []
-    from envkernels.inspect.installed import installed_distributions
+    from envkernels.core.distributions import installed_distributions
 
     rows = []
     for d in installed_distributions(prefix):
@@ -537,7 +537,7 @@ def _packages(prefix: str | None) -> list[dict[str, Any]]:
 
 def _plan_packages(plan: dict[str, Any]) -> set[str]:
     """The normalized names of the packages a plan installs, changes or removes."""
-    from envkernels.discovery.layout import normalize_name
+    from envkernels.core.layout import normalize_name
     from envkernels.render import plan_actions
 
     return {normalize_name(str(a["name"])) for a in plan_actions(plan) if a.get("name")}
@@ -547,7 +547,7 @@ def _top_level_modules(prefix: str, names: set[str]) -> set[str]:
     """The top-level import names the distributions ``names`` provide (``top_level.txt``, else RECORD)."""
     if not names:
         return set()
-    from envkernels.inspect.installed import installed_distributions
+    from envkernels.core.distributions import installed_distributions
 
     modules: set[str] = set()
     for dist in installed_distributions(prefix):

@@ -59,7 +59,7 @@ def test_unreadable_metadata_where_pip_and_uv_disagree(all_envs: dict[str, Path]
 
 def test_the_suite_covers_what_the_readme_states(all_envs: dict[str, Path]) -> None:
     """README's figure ("13 environments / 429 distributions") is what this suite builds."""
-    from envkernels.inspect.installed import installed_distributions
+    from envkernels.core.distributions import installed_distributions
 
     counts = {name: len(installed_distributions(prefix)) for name, prefix in all_envs.items()}
     print(f"conformance: {len(counts)} environments / {sum(counts.values())} distributions: {counts}")

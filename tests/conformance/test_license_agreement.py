@@ -23,7 +23,7 @@ from packaging.licenses import InvalidLicenseExpression, canonicalize_license_ex
 from packaging.utils import canonicalize_name
 
 from envkernels.audit.licenses import license_of
-from envkernels.inspect.installed import installed_distributions
+from envkernels.core.distributions import installed_distributions
 
 # pip-licenses stops with a TypeError on a distribution without a readable Name.
 PIP_LICENSES_FAILS = {"garbage-metadata"}

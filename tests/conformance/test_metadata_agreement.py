@@ -12,7 +12,7 @@ from pathlib import Path
 
 from packaging.metadata import parse_email
 
-from envkernels.inspect.installed import installed_distributions, parse_headers
+from envkernels.core.distributions import installed_distributions, parse_headers
 
 FIELDS = {
     "name": "name",

@@ -19,8 +19,8 @@ from conformance_tools import BROKEN, PIPDEPTREE
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from envkernels.core.distributions import installed_distributions
 from envkernels.discovery.probe import environment_from_prefix
-from envkernels.inspect.installed import installed_distributions
 from envkernels.server import graph
 
 # pipdeptree cannot read a METADATA that is not UTF-8 (it stops with a UnicodeDecodeError).

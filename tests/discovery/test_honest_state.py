@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from envfactory import make_venv
+from envkernels.core.atomic import file_lock
 from envkernels.discovery.probe import environment_from_prefix
 from envkernels.discovery.problems import fix_hint
 from envkernels.inspect import hints
-from envkernels.lockfiles.atomic import file_lock
 from envkernels.model import KINDS
 from envkernels.sync import history
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from discohelpers import by_prefix, under
 
 from envfactory import make_venv
+from envkernels.core.layout import prefix_hash
 from envkernels.discovery import discover, environment_from_prefix
-from envkernels.discovery.layout import prefix_hash
 
 
 def test_python_m_venv_uv_venv_and_virtualenv_are_found_under_a_root_with_their_versions(

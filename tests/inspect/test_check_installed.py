@@ -13,8 +13,8 @@ from packaging.requirements import Requirement
 
 from conftest import env_of, parse_pip_check, run_pip_check
 from envfactory import make_venv, uv, venv_python
+from envkernels.core.distributions import _egg_info_requires, installed_distributions, search_path
 from envkernels.inspect.check import check_environment
-from envkernels.inspect.installed import _egg_info_requires, installed_distributions, search_path
 from envkernels.inspect.inventory import inventory
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from conftest import env_of, parse_pip_check, replace_file, run_pip_check
 from envfactory import make_venv, venv_python
+from envkernels.core.distributions import installed_distributions
 from envkernels.inspect.broken import interpreter_tags, pip_check
 from envkernels.inspect.check import check_environment
-from envkernels.inspect.installed import installed_distributions
 from envkernels.inspect.markers import marker_environment
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.metadata import parse_email
 
-from envkernels.inspect.installed import parse_headers
+from envkernels.core.distributions import parse_headers
 
 # A setuptools-style folded License: the blank lines of the license text are lines of 8 spaces.
 FOLDED_LICENSE = (

@@ -1,4 +1,4 @@
-"""The one requirements-file parser (envkernels.requirements_file) against pip's own, on the same files.
+"""The one requirements-file parser (envkernels.core.requirements_file) against pip's own, on the same files.
 
 pip's parser (`pip._internal.req.req_file.parse_requirements`) runs inside a real seeded venv;
 both sides follow `-r`/`-c` includes and are compared line for line: requirement text, editable,
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from envfactory import make_venv, venv_python
-from envkernels import requirements_file
+from envkernels.core import requirements_file
 
 MAIN = r"""# a compiled file, with everything pip allows
 --index-url https://pypi.org/simple

@@ -183,7 +183,7 @@ def test_adopt_wraps_another_configured_manager_instead_of_replacing_it(khome: P
 
 def test_install_mode_puts_ipykernel_into_the_environment_before_start(khome: Path, tmp_path: Path) -> None:
     """The admin's `without_ipykernel = "install"`: the provisioner's preparation installs it (with uv)."""
-    from envkernels.discovery.layout import has_distribution
+    from envkernels.core.layout import has_distribution
     from envkernels.kernels.provisioner import prepare
 
     env_prefix = make_venv(tmp_path / "root" / "toinstall")

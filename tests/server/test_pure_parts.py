@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from envkernels.core.distributions import InstalledDistribution
 from envkernels.errors import BadInputError, CommandError, ConflictError, NotFoundError, UsageError
-from envkernels.inspect.installed import InstalledDistribution
 from envkernels.server import compare, graph
 from envkernels.server.http_errors import api_error, error_body
 from envkernels.server.paths import OutsideRootError, inside_root, relative_to_root

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from envfactory import freeze, make_venv
+from envkernels.core.atomic import file_lock
 from envkernels.discovery.probe import environment_from_prefix
 from envkernels.errors import ConflictError
-from envkernels.lockfiles.atomic import file_lock
 from envkernels.sync import SyncFailedError, apply_sync, plan_sync
 from envkernels.sync.history import read_history
 

@@ -18,7 +18,7 @@ from typing import Any
 from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
 
-from envkernels.discovery.layout import normalize_name
+from envkernels.core.layout import normalize_name
 
 EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 OSV_URL = "https://osv.dev/vulnerability/{id}"

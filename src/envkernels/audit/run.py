@@ -56,13 +56,13 @@ from envkernels.audit.sources.interface import (
     SourceResult,
     SourceUnavailable,
 )
-from envkernels.discovery.layout import slugify
+from envkernels.core.layout import slugify
 from envkernels.errors import UsageError
 from envkernels.model import Environment, Finding, Report
 
 if TYPE_CHECKING:
+    from envkernels.core.distributions import InstalledDistribution
     from envkernels.inspect.advice import Vulnerable
-    from envkernels.inspect.installed import InstalledDistribution
 
 __all__ = ["DEFAULT_CACHE_TTL", "DEFAULT_DEADLINE", "DEFAULT_TIMEOUT"]  # kept importable from here
 UNREADABLE = "source-unavailable"  # a source's warning about advisories it could not read

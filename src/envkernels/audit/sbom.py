@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from envkernels import __version__
+from envkernels._version import __version__
 from envkernels.audit.matching import Vulnerability
 from envkernels.cachedir import write_atomic
-from envkernels.discovery.layout import normalize_name
+from envkernels.core.layout import normalize_name
 from envkernels.errors import BadInputError
 from envkernels.model import Environment
 

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from envkernels import __version__
+from envkernels._version import __version__
 from envkernels.cli.output import print_error
 from envkernels.errors import EnvKernelsError
 

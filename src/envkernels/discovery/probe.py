@@ -16,9 +16,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from envkernels.discovery import layout
+from envkernels.core import layout
+from envkernels.core.facts import PythonFacts, parse_pyvenv_cfg, read_facts
 from envkernels.discovery.context import Candidate, Signature, signature
-from envkernels.discovery.facts import PythonFacts, parse_pyvenv_cfg, read_facts
 from envkernels.discovery.problems import (
     NO_INTERPRETER,
     displayable,

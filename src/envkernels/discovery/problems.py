@@ -10,8 +10,8 @@ import os
 import re
 
 from envkernels.cachedir import cache_dir
+from envkernels.core.facts import PythonFacts
 from envkernels.discovery.context import Signature
-from envkernels.discovery.facts import PythonFacts
 from envkernels.model import Environment
 
 NO_INTERPRETER = "no Python interpreter (`bin/python`) in the environment"
@@ -177,7 +177,7 @@ def require_readable(prefix: str, action: str) -> None:
     What cannot be read looks empty; a lock or an audit of it would say "0 packages" or "no
     vulnerabilities" about an environment nobody looked at.
     """
-    from envkernels.discovery.layout import site_packages_dirs
+    from envkernels.core.layout import site_packages_dirs
     from envkernels.errors import BadInputError
 
     for path in (prefix, *map(str, site_packages_dirs(prefix))):
@@ -190,7 +190,7 @@ def require_readable(prefix: str, action: str) -> None:
 
 def pending_sync_files(prefix: str) -> tuple[str, str]:
     """Where a running (or killed) sync of ``prefix`` leaves its mark: in the prefix, or in the cache."""
-    from envkernels.discovery.layout import prefix_hash
+    from envkernels.core.layout import prefix_hash
 
     return f"{prefix}/{PENDING_SYNC}", str(cache_dir() / "envs" / prefix_hash(prefix) / "pending.json")
 
@@ -230,7 +230,7 @@ def interrupted_sync(prefix: str, seen: dict[str, Signature] | None = None) -> t
     mark = _pending_mark(prefix, seen)
     if mark is None:
         return None, None
-    from envkernels.lockfiles.atomic import is_held
+    from envkernels.core.atomic import is_held
 
     if is_held(prefix):
         return None, None  # the sync is running now, not interrupted

@@ -33,9 +33,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from envkernels.cachedir import cache_dir, write_atomic
+from envkernels.core.distributions import InstalledDistribution
 from envkernels.errors import EnvKernelsError
 from envkernels.inspect.broken import RequirementMemo, visible_distributions
-from envkernels.inspect.installed import InstalledDistribution
 
 Vulnerable = Callable[[str, str], bool]
 """``vulnerable(name, version)``: True when the advisories in use name that release."""

@@ -29,7 +29,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from envkernels.inspect.installed import InstalledDistribution, folder_name
+from envkernels.core.distributions import InstalledDistribution, folder_name
 from envkernels.inspect.markers import evaluate
 
 _PIP_SKIP = frozenset(

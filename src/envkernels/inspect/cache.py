@@ -20,7 +20,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-Stamp = tuple[str, int, int, int] | tuple[str, None, None, None]
+from envkernels.core.stamps import Stamp, still_valid
+
 SCHEMA = 4  # bump when the cached shapes (or how metadata is read) change
 
 
@@ -29,41 +30,6 @@ def cache_dir() -> str:
     from envkernels.cachedir import cache_dir as base
 
     return os.path.join(base(), "check")
-
-
-def stamp(path: str) -> Stamp:
-    """``(path, mtime_ns, size, inode)`` of a file or directory, ``(path, None, None, None)`` when absent.
-
-    The inode tells a replaced file (a new one, same size, same second) from the one read.
-    """
-    try:
-        st = os.stat(path)
-    except OSError:
-        return (path, None, None, None)
-    return (path, st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def stamps(paths: Iterable[str]) -> list[Stamp]:
-    """The stamps of ``paths``, in order, duplicates removed."""
-    return [stamp(p) for p in dict.fromkeys(paths)]
-
-
-def still_valid(recorded: Iterable[Iterable[Any]]) -> bool:
-    """True when every recorded stamp matches the file system now (one ``stat`` per stamp)."""
-    stat = os.stat
-    try:
-        for path, mtime, size, ino in recorded:
-            try:
-                st = stat(path)
-            except OSError:
-                if mtime is not None:
-                    return False
-                continue
-            if st.st_mtime_ns != mtime or st.st_size != size or st.st_ino != ino:
-                return False
-    except (TypeError, ValueError):  # a stamp of another shape (an older entry): not valid
-        return False
-    return True
 
 
 def key_hash(*parts: Any) -> str:

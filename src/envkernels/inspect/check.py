@@ -16,7 +16,9 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from envkernels import __version__
+from envkernels._version import __version__
+from envkernels.core.stamps import stamps as stamps_of
+from envkernels.core.stamps import still_valid
 from envkernels.errors import NotFoundError, UsageError
 from envkernels.inspect import cache
 from envkernels.model import Environment, Finding, Report, severity_rank
@@ -198,7 +200,7 @@ def _memo_valid(key: str, hit: list[Any]) -> bool:
     if stat_only is not None:
         return cache.watched_still_valid(("check", key), stat_only)
     armed = cache.arm(("check", key), stamps)
-    if not cache.still_valid(stamps):
+    if not still_valid(stamps):
         return False
     hit[2] = armed
     return True
@@ -282,7 +284,7 @@ def _compute(
         findings=sort_findings(findings),
         extra={"input_errors": [p.to_dict() for p in ctx.problems]},
     )
-    stamps = [list(s) for s in inv.stamps] + [list(s) for s in cache.stamps(ctx.inputs)]
+    stamps = [list(s) for s in inv.stamps] + [list(s) for s in stamps_of(ctx.inputs)]
     return report, stamps
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from envkernels.core.distributions import InstalledDistribution, base_site_packages, folder_name
 from envkernels.inspect import cache, hints
 from envkernels.inspect.broken import BrokenRequirement, RequirementMemo, interpreter_tags, pip_check
 from envkernels.inspect.context import CheckContext
-from envkernels.inspect.installed import InstalledDistribution, base_site_packages, folder_name
 from envkernels.model import Finding
 
 _MEMOS: dict[str, RequirementMemo] = {}

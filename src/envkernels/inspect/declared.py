@@ -27,7 +27,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from envkernels import requirements_file
+from envkernels.core import requirements_file
 from envkernels.inspect.poetry_constraints import python_marker, to_pep440
 from envkernels.inspect.problems import InputError, InputProblem, line_of, load_toml, read_text
 

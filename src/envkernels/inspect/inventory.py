@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envkernels.discovery.layout import site_packages_dirs
-from envkernels.inspect import cache
-from envkernels.inspect.installed import (
+from envkernels.core.distributions import (
     Identity,
     InstalledDistribution,
     folder_name,
@@ -25,6 +23,10 @@ from envkernels.inspect.installed import (
     scan_distributions,
     search_path,
 )
+from envkernels.core.layout import site_packages_dirs
+from envkernels.core.stamps import stamps as stamps_of
+from envkernels.core.stamps import still_valid
+from envkernels.inspect import cache
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def _stamp_paths(prefix: str, path: list[str]) -> list[str]:
 
 
 def _valid(inv: Inventory) -> bool:
-    return cache.still_valid(inv.stamps)
+    return still_valid(inv.stamps)
 
 
 def _from_payload(prefix: str, data: dict[str, Any]) -> Inventory | None:
@@ -117,7 +119,7 @@ def inventory(prefix: str, *, use_cache: bool = True) -> Inventory:
     )
     # Stamp before reading, so a change made while reading is seen next time.
     path = [str(p) for p in search_path(prefix)]
-    head = cache.stamps(_stamp_paths(prefix, path))
+    head = stamps_of(_stamp_paths(prefix, path))
     scanned = scan_distributions(prefix, reuse)
     dists = tuple(d for d, _i in scanned)
     identities = tuple(i for _d, i in scanned)

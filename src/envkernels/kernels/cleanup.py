@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envkernels.discovery import layout
+from envkernels.core import layout
 from envkernels.discovery.projects import PROJECT_MARKERS, VENV_DIR_NAMES
 from envkernels.errors import ConflictError, UsageError
 from envkernels.kernels import cleanup_evidence as evidence

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from envkernels._toml import tomllib
-from envkernels.discovery import layout
+from envkernels.core import layout
 from envkernels.model import Environment
 
 # Installers a venv is seeded with (`python -m venv` adds pip, older Pythons setuptools): their
@@ -252,7 +252,7 @@ def distributions(prefix: str) -> set[str]:
     """``name==version`` (names normalized) of each distribution in the environment's own site-packages."""
     from packaging.utils import canonicalize_name
 
-    from envkernels.inspect.installed import read_distribution
+    from envkernels.core.distributions import read_distribution
 
     found = set()
     for site in layout.site_packages_dirs(prefix):

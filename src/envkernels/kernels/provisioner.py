@@ -21,7 +21,7 @@ from typing import Any
 from jupyter_client.provisioning import LocalProvisioner
 from tornado import web
 
-from envkernels.discovery.layout import has_distribution
+from envkernels.core.layout import has_distribution
 from envkernels.errors import EnvKernelsError
 from envkernels.kernels import overlay
 from envkernels.kernels.spec import ENV_WITHOUT_IPYKERNEL, refusal

@@ -33,7 +33,7 @@ from typing import Any
 
 from jupyter_client.kernelspec import NoSuchKernel
 
-from envkernels.discovery.layout import slugify
+from envkernels.core.layout import slugify
 from envkernels.model import KINDS, Environment
 
 _KIND = "|".join(re.escape(k) for k in KINDS)

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from envkernels.cachedir import cache_dir, read_json_lines, write_atomic
+from envkernels.core.records import utc_stamp, who
 from envkernels.errors import ConflictError, NotFoundError, UsageError
-from envkernels.sync.history import utc_stamp, who
 
 MANIFEST = "manifest.json"
 HISTORY = "history.jsonl"

@@ -1,15 +1,22 @@
-"""Helpers every lockfile reader shares: TOML loading with a clear error, hashes, artifact kinds."""
+"""Helpers every lockfile reader shares: reading a lockfile's text, TOML loading with a clear error,
+hashes, artifact kinds."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from envkernels._toml import tomllib
-from envkernels.errors import BadInputError
+from envkernels.errors import BadInputError, NotFoundError
 from envkernels.lockfiles.model import LockedArtifact
 
+LOCK_HINT = (
+    "a LOCK is a pylock.toml, uv.lock, poetry.lock, pdm.lock, Pipfile.lock, "
+    "a pinned requirements file or a notebook"
+)
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -154,3 +161,22 @@ def unsupported_version(path: str, fmt: str, version: object, supported: str) ->
         f"`{path}` is a {fmt} of version {version}, which envkernels cannot read (it reads {supported})",
         hint=f"regenerate it with a {fmt.split()[0]} release that writes {supported}, or upgrade envkernels",
     )
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The file's text (UTF-8, BOM dropped); NotFoundError/BadInputError naming the file."""
+    from envkernels.limits import read_limited
+
+    p = Path(path)
+    try:
+        raw = read_limited(p)
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"`{p}` does not exist", hint=LOCK_HINT) from exc
+    except IsADirectoryError as exc:
+        raise BadInputError(f"`{p}` is a directory, not a lockfile", hint=LOCK_HINT) from exc
+    except OSError as exc:
+        raise BadInputError(f"`{p}` cannot be read ({exc.strerror})", hint="check its permissions") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"`{p}` is not UTF-8 text (byte {exc.start})", hint=LOCK_HINT) from exc

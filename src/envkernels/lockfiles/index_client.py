@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from envkernels import __version__
-from envkernels.discovery.layout import normalize_name
+from envkernels._version import __version__
+from envkernels.core.atomic import atomic_write_text, cache_dir
+from envkernels.core.layout import normalize_name
 from envkernels.lockfiles import http_get
-from envkernels.lockfiles.atomic import atomic_write_text, cache_dir
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"

@@ -74,7 +74,7 @@ class Lock:
 
     def package(self, name: str) -> LockedPackage | None:
         """The first entry for ``name`` (PEP 503 normalized comparison)."""
-        from envkernels.discovery.layout import normalize_name
+        from envkernels.core.layout import normalize_name
 
         want = normalize_name(name)
         return next((p for p in self.packages if normalize_name(p.name) == want), None)

@@ -123,8 +123,8 @@ def with_lock(text: str, path: str, lock_text: str, environment: dict[str, Any])
 
 def write_notebook_lock(path: str | os.PathLike[str], lock_text: str, environment: dict[str, Any]) -> None:
     """Write the lock into the notebook's metadata atomically (an advisory lock serializes writers)."""
-    from envkernels.lockfiles.atomic import atomic_write_text, file_lock
-    from envkernels.lockfiles.read import read_text
+    from envkernels.core.atomic import atomic_write_text, file_lock
+    from envkernels.lockfiles._common import read_text
 
     p = str(path)
     with file_lock(p):

@@ -24,7 +24,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from envkernels.inspect.installed import InstalledDistribution
+from envkernels.core.distributions import InstalledDistribution
 
 if TYPE_CHECKING:
     from envkernels.lockfiles.index_client import IndexFile

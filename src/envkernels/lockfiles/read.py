@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from envkernels.errors import BadInputError, NotFoundError
+from envkernels.errors import BadInputError
+from envkernels.lockfiles._common import LOCK_HINT as _HINT
+from envkernels.lockfiles._common import read_text
 from envkernels.lockfiles.model import Lock
 
 FORMATS = ("pylock", "uv", "poetry", "pdm", "pipfile", "requirements", "notebook")
@@ -38,12 +40,6 @@ _PARSERS: dict[str, tuple[str, str]] = {
 def _parser(fmt: str) -> Callable[[str, str], Lock]:
     module, name = _PARSERS[fmt]
     return getattr(importlib.import_module(f"envkernels.lockfiles.formats.{module}"), name)
-
-
-_HINT = (
-    "a LOCK is a pylock.toml, uv.lock, poetry.lock, pdm.lock, Pipfile.lock, "
-    "a pinned requirements file or a notebook"
-)
 
 
 def format_from_name(name: str) -> str | None:
@@ -94,25 +90,6 @@ def format_from_content(text: str) -> str | None:
     if looks_like_requirements(text):
         return "requirements"
     return None
-
-
-def read_text(path: str | os.PathLike[str]) -> str:
-    """The file's text (UTF-8, BOM dropped); NotFoundError/BadInputError naming the file."""
-    from envkernels.limits import read_limited
-
-    p = Path(path)
-    try:
-        raw = read_limited(p)
-    except FileNotFoundError as exc:
-        raise NotFoundError(f"`{p}` does not exist", hint=_HINT) from exc
-    except IsADirectoryError as exc:
-        raise BadInputError(f"`{p}` is a directory, not a lockfile", hint=_HINT) from exc
-    except OSError as exc:
-        raise BadInputError(f"`{p}` cannot be read ({exc.strerror})", hint="check its permissions") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadInputError(f"`{p}` is not UTF-8 text (byte {exc.start})", hint=_HINT) from exc
 
 
 def parse_lock(text: str, path: str, fmt: str | None = None) -> Lock:

@@ -23,7 +23,7 @@ from packaging.markers import (
 )
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from envkernels.discovery.layout import normalize_name
+from envkernels.core.layout import normalize_name
 from envkernels.lockfiles.model import Lock, LockedPackage
 from envkernels.model import Environment
 

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
-from envkernels import __version__
-from envkernels.discovery.layout import normalize_name
+from envkernels._version import __version__
+from envkernels.core.atomic import atomic_write_text, file_lock
+from envkernels.core.distributions import InstalledDistribution, installed_distributions
+from envkernels.core.layout import normalize_name
 from envkernels.errors import BadInputError
-from envkernels.inspect.installed import InstalledDistribution, installed_distributions
-from envkernels.lockfiles.atomic import atomic_write_text, file_lock
 from envkernels.lockfiles.formats.pylock import validate_pylock
 from envkernels.lockfiles.index_config import resolve_index_config
 from envkernels.lockfiles.owner import environment_record

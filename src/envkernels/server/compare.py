@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from envkernels.discovery.layout import normalize_name
+from envkernels.core.layout import normalize_name
 
 STATUSES = ("same", "changed", "only-left", "only-right")
 

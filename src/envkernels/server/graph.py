@@ -1,6 +1,6 @@
 """The dependency graph of an environment: what pulls in what, and why a package is there.
 
-Pure functions over :class:`~envkernels.inspect.installed.InstalledDistribution` records (read
+Pure functions over :class:`~envkernels.core.distributions.InstalledDistribution` records (read
 from disk, no interpreter started). Markers are evaluated for the environment's own Python
 version, not the server's; a requirement's extras switch on the extra-only requirements of the
 package it names, so ``requests[socks]`` makes ``requests`` pull in ``PySocks``.
@@ -23,8 +23,8 @@ from packaging.markers import (
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from envkernels.discovery.layout import normalize_name
-from envkernels.inspect.installed import InstalledDistribution
+from envkernels.core.distributions import InstalledDistribution
+from envkernels.core.layout import normalize_name
 
 MAX_WHY_PATHS = 20
 

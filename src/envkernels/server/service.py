@@ -210,7 +210,7 @@ class EnvironmentService:
     # ---- pictures: tree and diff ------------------------------------------------------------
     def tree(self, env_id: str, why: str | None = None) -> dict[str, Any]:
         """What pulls in what in the environment; with ``why``, the chains that explain that package."""
-        from envkernels.inspect.installed import installed_distributions
+        from envkernels.core.distributions import installed_distributions
 
         env = self.environment(env_id)
         doc: dict[str, Any] = {"environment": self.record(env)}
@@ -227,7 +227,7 @@ class EnvironmentService:
 
     def diff(self, env_id: str, *, other: str | None = None, lock: str | None = None) -> dict[str, Any]:
         """The environment side by side with another environment (``other``) or a lockfile (``lock``)."""
-        from envkernels.inspect.installed import installed_distributions
+        from envkernels.core.distributions import installed_distributions
 
         if (other is None) == (lock is None):
             raise UsageError(

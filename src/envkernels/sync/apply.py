@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from envkernels._subprocess import run
-from envkernels.discovery.layout import normalize_name
+from envkernels.core.atomic import file_lock
+from envkernels.core.distributions import scan_distributions
+from envkernels.core.layout import normalize_name
 from envkernels.errors import BadInputError, CommandError, EnvKernelsError
-from envkernels.inspect.installed import scan_distributions
-from envkernels.lockfiles.atomic import file_lock
 from envkernels.lockfiles.read import read_lock
 from envkernels.model import Environment
 from envkernels.sync import history

@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import getpass
 import json
 import os
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envkernels.cachedir import cache_dir, read_json_lines
-from envkernels.discovery.layout import prefix_hash
-from envkernels.lockfiles.atomic import atomic_write_text
+from envkernels.core.atomic import atomic_write_text
+from envkernels.core.layout import prefix_hash
+from envkernels.core.records import utc_stamp, who
 from envkernels.model import Environment
 
 if TYPE_CHECKING:
-    from envkernels.inspect.installed import InstalledDistribution
+    from envkernels.core.distributions import InstalledDistribution
 
 HISTORY_FILE = "history.jsonl"
 PENDING_FILE = "pending.json"
@@ -43,11 +42,6 @@ def history_dir(env: Environment, *, create: bool = True) -> Path:
     if create:
         outside.mkdir(parents=True, exist_ok=True)
     return outside
-
-
-def utc_stamp() -> str:
-    """A sortable UTC timestamp for file names (``20261122T001700.123456Z``)."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def snapshot_path(env: Environment) -> Path:
@@ -71,15 +65,6 @@ def write_snapshot(env: Environment, distributions: Sequence[InstalledDistributi
         env, output=str(path), hashes=False, check_project_lock=False, distributions=distributions
     )
     return str(path)
-
-
-def who() -> str:
-    """``user@host`` of whoever runs the sync."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def append_history(env: Environment, record: dict[str, Any]) -> str:

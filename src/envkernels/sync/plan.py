@@ -15,16 +15,16 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from envkernels.discovery.layout import normalize_name
-from envkernels.discovery.problems import only_interrupted
-from envkernels.errors import BadInputError
-from envkernels.inspect.installed import (
+from envkernels.core.distributions import (
     Identity,
     InstalledDistribution,
     Reuse,
     installed_distributions,
     scan_distributions,
 )
+from envkernels.core.layout import normalize_name
+from envkernels.discovery.problems import only_interrupted
+from envkernels.errors import BadInputError
 from envkernels.lockfiles.model import Lock, LockedPackage
 from envkernels.lockfiles.read import read_lock
 from envkernels.lockfiles.select import (

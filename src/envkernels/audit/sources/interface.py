@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from envkernels.audit.records import Advisory
-from envkernels.discovery.layout import normalize_name
+from envkernels.core.layout import normalize_name
 from envkernels.errors import EnvKernelsError
 
 _normalize = functools.lru_cache(maxsize=16384)(normalize_name)

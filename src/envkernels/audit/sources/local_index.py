@@ -40,7 +40,7 @@ from typing import Any
 from envkernels.audit.records import Advisory, InvalidRecord, from_compact, parse_record, to_compact
 from envkernels.audit.sources.interface import SourceWarning
 from envkernels.cachedir import cache_dir, write_atomic
-from envkernels.discovery.layout import normalize_name
+from envkernels.core.layout import normalize_name
 from envkernels.errors import BadInputError, NotFoundError
 
 # marshal's format belongs to one Python: an index written by another one is rebuilt.

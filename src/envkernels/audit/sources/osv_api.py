@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from envkernels import __version__
+from envkernels._version import __version__
 from envkernels.audit.records import Advisory, InvalidRecord, parse_record, stub_advisory
 from envkernels.audit.sources.api_cache import ApiCache
 from envkernels.audit.sources.interface import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envkernels.discovery.layout import normalize_name
+from envkernels.core.layout import normalize_name
 from envkernels.lockfiles._common import Fields, artifact_from_file, load_toml, unsupported_version
 from envkernels.lockfiles.model import Lock, LockedPackage
 

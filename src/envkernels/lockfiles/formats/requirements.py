@@ -1,6 +1,6 @@
 """Pinned requirements files (``name==version``, ``--hash``, ``-e``), as pip-compile/uv export write them.
 
-The syntax (continuations, comments, options) is ``envkernels.requirements_file``'s, shared with
+The syntax (continuations, comments, options) is ``envkernels.core.requirements_file``'s, shared with
 the check's reading of a project's requirements files.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import urllib.parse
 from pathlib import Path
 
-from envkernels import requirements_file
 from envkernels._toml import tomllib
+from envkernels.core import requirements_file
 from envkernels.errors import BadInputError
 from envkernels.lockfiles._common import split_hash
 from envkernels.lockfiles.model import Lock, LockedArtifact, LockedPackage

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from envkernels.discovery.layout import lib_python_dirs, normalize_name, read_pyvenv_cfg, site_packages_dirs
-from envkernels.inspect.cache import Stamp, stamp
+from envkernels.core.layout import lib_python_dirs, normalize_name, read_pyvenv_cfg, site_packages_dirs
+from envkernels.core.stamps import Stamp, stamp
 
 # PEP 508 names (what pip accepts; `~foo.dist-info` leftovers of an interrupted install are not).
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from envkernels.discovery.facts import parse_pyvenv_cfg, read_facts
+from envkernels.core.facts import parse_pyvenv_cfg, read_facts
 
 _LIB_PY = re.compile(r"^python(\d+)\.(\d+)(t?)$")
 _SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
@@ -101,7 +101,7 @@ def interpreter_path(prefix: Path) -> Path | None:
 def version_from_layout(prefix: Path) -> tuple[str | None, bool]:
     """(Python version, free-threaded) from ``pyvenv.cfg``, ``conda-meta/``, the prefix's name or ``lib/``.
 
-    The same reading discovery does (:func:`envkernels.discovery.facts.read_facts`).
+    The same reading discovery does (:func:`envkernels.core.facts.read_facts`).
     """
 
     real = os.path.realpath(prefix)
