@@ -1,0 +1,47 @@
+"""Fixtures for the JupyterHub tests: a world-readable work area, the team's shared root, users' homes.
+
+The hub tests are ``slow`` and need ``configurable-http-proxy`` (npm; ``.ci/run`` installs it):
+without it they are skipped with the reason. Environments are made once per session with uv.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hubenvs import make_shared_venv
+from hubharness import proxy_binary
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if proxy_binary() is None:
+        skip = pytest.mark.skip(
+            reason="configurable-http-proxy is not installed (`npm install -g configurable-http-proxy`; "
+            ".ci/run installs it)"
+        )
+        here = Path(__file__).resolve().parent
+        for item in items:
+            if Path(str(item.fspath)).resolve().parent == here:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def hub_area() -> Iterator[Path]:
+    """A directory every user may traverse (pytest's tmp dirs are 0700 root), removed at the end."""
+    area = Path(tempfile.mkdtemp(prefix="envkernels-hub-", dir="/tmp"))
+    area.chmod(0o755)
+    yield area
+    shutil.rmtree(area, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def shared_root(hub_area: Path) -> Path:
+    """The team's shared root with one environment, ``team-ds`` (ipykernel, six)."""
+    root = hub_area / "shared"
+    root.mkdir()
+    make_shared_venv(root / "team-ds")
+    root.chmod(0o755)
+    return root
