@@ -1,4 +1,5 @@
-"""Code health runs with the tests, so CI fails on it: the formatter, the linter and the type checker.
+"""Code health runs with the tests, so CI fails on it: the formatter, the linter, the type checker and the
+layer contracts.
 
 Each runs as the developer would run it from the repository root, with the configuration in pyproject.toml.
 """
@@ -43,3 +44,11 @@ def test_the_linter_is_clean() -> None:
 def test_the_type_checker_is_clean() -> None:
     result = _run(_tool("mypy"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_layers_only_point_down() -> None:
+    # The contracts are [tool.importlinter] in pyproject.toml (docs/architecture.md): an import from a
+    # lower layer to a higher one, direct or through a chain, breaks one and fails here.
+    result = _run(_tool("lint-imports"), "--no-cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout, result.stdout
