@@ -8,23 +8,36 @@ would put back).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing's own constant costs importing typing: this module is on the CLI's fast path
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+
+def cache_root() -> str:
+    """``$ENVKERNELS_CACHE_DIR``, else ``$XDG_CACHE_HOME/envkernels``, else ``~/.cache/envkernels``.
+
+    A string, without importing pathlib: the CLI's cached verdicts (``cli/verdicts.py``) read it first.
+    """
+    explicit = os.environ.get("ENVKERNELS_CACHE_DIR")
+    if explicit:
+        return explicit
+    home = os.path.expanduser("~")
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local")
+        return os.path.join(base, "envkernels", "cache")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return os.path.join(xdg or os.path.join(home, ".cache"), "envkernels")
 
 
 def cache_dir() -> Path:
-    """``$ENVKERNELS_CACHE_DIR``, else ``$XDG_CACHE_HOME/envkernels``, else ``~/.cache/envkernels``."""
-    explicit = os.environ.get("ENVKERNELS_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "envkernels" / "cache"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return Path(xdg or Path.home() / ".cache") / "envkernels"
+    """:func:`cache_root` as a Path."""
+    from pathlib import Path
+
+    return Path(cache_root())
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -43,6 +56,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
     """Every JSON object of a JSON-lines log, oldest first; a missing file is empty, and a
     line that is not a JSON object (a write cut short) is skipped."""
+    import json
+
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:

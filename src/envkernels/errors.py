@@ -6,7 +6,9 @@ or HTTP statuses; the core raises them and never prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+TYPE_CHECKING = False  # not typing's: imported by every CLI start
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class EnvKernelsError(Exception):

@@ -6,47 +6,38 @@ traceback. Exit codes: 0 fine, 1 findings at or above the threshold, 2 usage err
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-from collections.abc import Sequence
 
-from envkernels._version import __version__
 from envkernels.cli.output import print_error
 from envkernels.errors import EnvKernelsError
+
+TYPE_CHECKING = False  # argparse and typing are imported only past the cached-verdict fast path
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 # Each module has `register(subparsers)`, which adds its parser and sets `func=run(args) -> int`.
 COMMANDS: tuple[str, ...] = ("list", "check", "lock", "sync", "audit", "kernels", "doctor", "cleanup")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with docs/reference.md's error format (``error:``/``hint:``, exit 2)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print_error(message, f"`{self.prog} --help` lists the options")
-        raise SystemExit(2)
-
-
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser with every command's subparser, or with just ``only``'s.
+    """The parser with every command's subparser, or with just ``only``'s (``cli/parser.py``)."""
+    from envkernels.cli.parser import build_parser as build
 
-    Importing one command's module is cheaper than importing all eight, and CLI start-up
-    is part of every measured command (`check`, `sync`), so ``main`` asks for just the one.
-    """
-    parser = _Parser(prog="envkernels", description="Every Python environment a Jupyter kernel.")
-    parser.add_argument("--version", action="version", version=f"envkernels {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS if only is None else (only,):
-        module = importlib.import_module(f"envkernels.cli.cmd_{name}")
-        module.register(sub)
-    return parser
+    return build(only)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
+    if first == "check":
+        from envkernels.cli.verdicts import answer
+
+        code = answer(argv)  # the last verdict, when nothing it read has changed (cli/verdicts.py)
+        if code is not None:
+            return code
     parser = build_parser(only=first if first in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -4,12 +4,15 @@ Exit codes (docs/reference.md): 0 fine; 1 an error finding (with ``--strict``: a
 arguments, or a file of the user's (pyproject, lockfile, notebook) that could not be read, each
 named on stderr as ``error:``/``hint:`` and no verdict printed (a check missing an input it was
 asked to use is no verdict).
-Kept light: discovery and the check are imported inside ``run()``.
+Kept light: discovery and the check are imported inside ``run()``; a repeated check is answered
+from its cached verdict before this module is even imported (``cli/verdicts.py``).
 """
 
 from __future__ import annotations
 
-import argparse
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,45 +36,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the check and print it; returns the exit code."""
-    from envkernels.cli.output import paint, print_error, print_json
-    from envkernels.discovery import resolve_target
-    from envkernels.inspect.check import check_environment
+    """Run the check and print it; returns the exit code.
 
-    env = resolve_target(args.target)
+    ``check [TARGET] [--json] [--strict]`` also stores its verdict for the next identical run
+    (``cli/verdicts.py``), which answers it without discovery or the check engine while nothing
+    it read has changed.
+    """
+    import os
+    import sys
+
+    from envkernels.cli import verdicts
+    from envkernels.cli.output import check_exit_code, json_text, print_error, print_report_text
+    from envkernels.inspect.check import cached_stamps, check_environment
+
+    cacheable = not (args.lock or args.notebook or os.environ.get("ENVKERNELS_NO_CACHE"))
+    env, stamps = verdicts.resolve(args.target)
     report = check_environment(env, lock=args.lock, notebook=args.notebook)
     problems = report.extra.get("input_errors", [])
     if problems:
         for prob in problems:
             print_error(prob["message"], prob.get("hint"))
         return 2
+    data = report.to_dict()
+    text = json_text(data)
+    if cacheable and stamps is not None:
+        checked = cached_stamps(env)
+        if checked is not None:
+            verdicts.store(args.target, [*stamps, *checked], data, text)
     if args.json:
-        print_json(report.to_dict())
+        sys.stdout.write(text)
     else:
-        _print_text(report, paint)
-    worst = {f.severity for f in report.findings}
-    if "error" in worst or (args.strict and "warning" in worst):
-        return 1
-    return 0
-
-
-def _print_text(report: object, paint: object) -> None:
-    """Findings as aligned rows, each followed by its ``hint:`` line; a summary at the end."""
-    import sys
-
-    env = report.environment  # type: ignore[attr-defined]
-    findings = report.findings  # type: ignore[attr-defined]
-    print(f"{env.name} ({env.kind}, Python {env.python_version or '?'}): {env.prefix}")
-    if not findings:
-        print("no findings")
-        return
-    wsev = max(len(f.severity) for f in findings)
-    wcode = max(len(f.code) for f in findings)
-    wpkg = max(len(f.package or "-") for f in findings)
-    for f in findings:
-        sev = paint(f.severity.ljust(wsev), f.severity, sys.stdout)  # type: ignore[operator]
-        print(f"{sev}  {f.code.ljust(wcode)}  {(f.package or '-').ljust(wpkg)}  {f.message}")
-        if f.hint:
-            print(f"{' ' * (wsev + 2)}{paint('hint', 'hint', sys.stdout)}: {f.hint}")  # type: ignore[operator]
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
-    print(", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n))
+        print_report_text(data)
+    return check_exit_code(data, args.strict)

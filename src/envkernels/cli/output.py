@@ -5,11 +5,13 @@ Colour only on a terminal and never with ``NO_COLOR`` set; every line reads righ
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: on the path of a `check` answered from its cached verdict
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 _COLOURS = {"error": "31", "warning": "33", "hint": "36", "info": "34", "ok": "32"}
 
@@ -44,8 +46,17 @@ def print_warning(message: str, hint: str | None = None) -> None:
         print(f"{paint('hint', 'hint')}: {hint}", file=sys.stderr)
 
 
+def json_text(data: Any) -> str:
+    """What :func:`print_json` prints for ``data``."""
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
 def print_json(data: Any) -> None:
     """Pretty JSON on stdout."""
+    import json  # here: a `check` answered from its cached verdict prints stored text, without json
+
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
@@ -56,3 +67,32 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for r in cells:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def print_report_text(report: dict[str, Any]) -> None:
+    """A check report (``Report.to_dict()``) as aligned rows, each followed by its ``hint:`` line.
+
+    The environment first, a summary line last.
+    """
+    env = report["environment"]
+    findings = report["findings"]
+    print(f"{env['name']} ({env['kind']}, Python {env.get('python_version') or '?'}): {env['prefix']}")
+    if not findings:
+        print("no findings")
+        return
+    wsev = max(len(f["severity"]) for f in findings)
+    wcode = max(len(f["code"]) for f in findings)
+    wpkg = max(len(f.get("package") or "-") for f in findings)
+    for f in findings:
+        sev = paint(f["severity"].ljust(wsev), f["severity"], sys.stdout)
+        print(f"{sev}  {f['code'].ljust(wcode)}  {(f.get('package') or '-').ljust(wpkg)}  {f['message']}")
+        if f.get("hint"):
+            print(f"{' ' * (wsev + 2)}{paint('hint', 'hint', sys.stdout)}: {f['hint']}")
+    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in ("error", "warning", "info")}
+    print(", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n))
+
+
+def check_exit_code(report: dict[str, Any], strict: bool) -> int:
+    """1 when a check report has an error finding (with ``strict``: a warning too), else 0."""
+    worst = {f["severity"] for f in report["findings"]}
+    return 1 if "error" in worst or (strict and "warning" in worst) else 0

@@ -7,8 +7,11 @@ from and trust the answer only while every stamp still matches (one ``stat`` per
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: the CLI's cached verdicts (cli/verdicts.py) import this module
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 Stamp = tuple[str, int, int, int] | tuple[str, None, None, None]
 

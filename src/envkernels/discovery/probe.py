@@ -18,7 +18,7 @@ from pathlib import Path
 
 from envkernels.core import layout
 from envkernels.core.facts import PythonFacts, parse_pyvenv_cfg, read_facts
-from envkernels.discovery.context import Candidate, Signature, signature
+from envkernels.discovery.context import Candidate, ScanContext, Signature, signature
 from envkernels.discovery.problems import (
     NO_INTERPRETER,
     displayable,
@@ -32,6 +32,7 @@ from envkernels.discovery.problems import (
 )
 from envkernels.discovery.projects import (
     LOCKFILE_NAMES,
+    PROJECT_MARKERS,
     VENV_DIR_NAMES,
     is_project,
     kind_of_project,
@@ -101,13 +102,15 @@ def environment_from_prefix(
     return build_record(real, kind=kind, name=name, project=os.fspath(project) if project else None)
 
 
-def _route_of(real: str) -> Candidate | None:
-    """The candidate a tool-directory finder (poetry's, pipenv's, pyenv's ...) gives ``real``, if any."""
+def _route_of(real: str, ctx: ScanContext | None = None) -> Candidate | None:
+    """The candidate a tool-directory finder (poetry's, pipenv's, pyenv's ...) gives ``real``, if any.
+
+    ``ctx`` (a fresh one by default) records what the finders looked at.
+    """
     from envkernels.discovery import conda, hatch, pdm, pipenv, pixi, poetry, pyenv, uv, venvs
-    from envkernels.discovery.context import ScanContext
 
     base = os.path.basename(real)
-    ctx = ScanContext()
+    ctx = ScanContext() if ctx is None else ctx
     best: Candidate | None = None
     for finder in (uv, poetry, pdm, hatch, pipenv, venvs, conda, pixi, pyenv):
         for cand in finder.find(ctx):
@@ -118,6 +121,36 @@ def _route_of(real: str) -> Candidate | None:
             if best is None or SPECIFICITY.get(cand.kind or "", 0) > SPECIFICITY.get(best.kind or "", 0):
                 best = cand
     return best
+
+
+def record_dependencies(env: Environment) -> list[str]:
+    """Every path whose change may change ``env``'s record, as :func:`environment_from_prefix` makes it.
+
+    What the tool-directory finders look at (the route that names it), what :func:`build_record`
+    watches (interpreter, base Python, ipykernel, a sync's mark), and the files and directories it
+    reads: the prefix, the project files of the two directories above it (where a project is
+    inferred from), ``pyvenv.cfg``, ``conda-meta``, ``.project``, ``lib``, the project's directory, its marker
+    files (``pyproject.toml``'s ``[tool.*]`` names the kind) and lockfiles. A directory stands for
+    its listing (its mtime changes when an entry is added or removed). Used by the CLI's cached
+    verdicts (``cli/verdicts.py``), which are valid only while none of these changed.
+    """
+    prefix = env.prefix
+    ctx = ScanContext()
+    _route_of(prefix, ctx)
+    seen: dict[str, Signature] = {}
+    build_record(prefix, kind=env.kind, name=env.name, project=env.project, seen=seen)
+    paths = [*ctx.watched, *seen, prefix, f"{prefix}/bin", f"{prefix}/lib"]
+    paths += [f"{prefix}/{n}" for n in ("pyvenv.cfg", "conda-meta", ".project")]
+    parent = os.path.dirname(prefix)
+    for above in (parent, os.path.dirname(parent)):  # their project files only: a home directory churns
+        paths += [f"{above}/{n}" for n in (*PROJECT_MARKERS, *LOCKFILE_NAMES, ".pdm-python")]
+    if env.python:
+        paths.append(env.python)
+    if env.project:
+        paths.append(env.project)
+        paths += [f"{env.project}/{n}" for n in (*PROJECT_MARKERS, ".pdm-python", ".python-version")]
+        paths += env.lockfiles
+    return list(dict.fromkeys(paths))
 
 
 def infer_kind(

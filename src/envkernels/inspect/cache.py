@@ -14,32 +14,38 @@ miss, never an error.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-from collections.abc import Iterable
-from typing import Any
 
 from envkernels.core.stamps import Stamp, still_valid
+
+TYPE_CHECKING = False  # not typing's: the CLI's cached verdicts (cli/verdicts.py) import this module
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 SCHEMA = 4  # bump when the cached shapes (or how metadata is read) change
 
 
 def cache_dir() -> str:
     """Where the check keeps its cache: ``check/`` in envkernels' cache directory."""
-    from envkernels.cachedir import cache_dir as base
+    from envkernels.cachedir import cache_root
 
-    return os.path.join(base(), "check")
+    return os.path.join(cache_root(), "check")
 
 
 def key_hash(*parts: Any) -> str:
     """A stable hash of ``parts`` (JSON-encoded), with the cache schema folded in."""
+    import hashlib  # OpenSSL's: loaded only when a key is made, not on the CLI's cached path
+    import json
+
     blob = json.dumps([SCHEMA, *parts], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def load(kind: str, key: str, *, validate: bool = True) -> dict[str, Any] | None:
     """The entry ``kind/key`` if present, readable and (unless ``validate`` is False) still valid."""
+    import json  # here, not at the top: the CLI's cached verdicts use this module without json
+
     path = os.path.join(cache_dir(), f"{kind}-{key}.json")
     try:
         with open(path, encoding="utf-8") as fh:
@@ -55,6 +61,8 @@ def load(kind: str, key: str, *, validate: bool = True) -> dict[str, Any] | None
 
 def store(kind: str, key: str, stamps_: list[Stamp], payload: dict[str, Any]) -> None:
     """Write an entry atomically; a cache that cannot be written is silently skipped."""
+    import json
+
     directory = cache_dir()
     try:
         os.makedirs(directory, exist_ok=True)

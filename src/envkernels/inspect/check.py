@@ -187,6 +187,13 @@ def check_environment(
     return report
 
 
+def cached_stamps(env: Environment) -> list[Any] | None:
+    """The stamps of what ``check_environment(env)`` (no other argument) read, while memoized."""
+    key = _KEYS.get((env, None, None, (), (), None))
+    hit = _MEMO.get(key) if key is not None else None
+    return [list(s) for s in hit[0]] if hit is not None else None
+
+
 def _memo_valid(key: str, hit: list[Any]) -> bool:
     """Whether a memoized report still holds: every stamp by ``stat``, then by inotify once armed.
 
