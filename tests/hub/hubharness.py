@@ -41,7 +41,9 @@ def proxy_binary() -> str | None:
     return shutil.which("configurable-http-proxy")
 
 
-def base_config(workdir: Path, port: int, hub_port: int, proxy_api_port: int, token: str) -> str:
+def base_config(
+    workdir: Path, port: int, hub_port: int, proxy_api_port: int, token: str, python: str = sys.executable
+) -> str:
     """The part of the hub's config that only places it in ``workdir`` on free ports with a test token."""
     return f"""\
 # --- where this hub lives (test-only: a tmp dir, free ports, an API token for the tests) ---
@@ -62,7 +64,7 @@ c.JupyterHub.load_roles = [
         "services": ["{SERVICE}"],
     }}
 ]
-c.Spawner.cmd = [{sys.executable!r}, "-m", "jupyterhub.singleuser"]
+c.Spawner.cmd = [{python!r}, "-m", "jupyterhub.singleuser"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 """
@@ -71,11 +73,11 @@ c.Spawner.http_timeout = 120
 class Hub:
     """One running JupyterHub (see the module docstring)."""
 
-    def __init__(self, workdir: Path, admin_config: str) -> None:
+    def __init__(self, workdir: Path, admin_config: str, python: str = sys.executable) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.token = secrets.token_hex(16)
-        config = base_config(workdir, self.port, free_port(), free_port(), self.token)
+        config = base_config(workdir, self.port, free_port(), free_port(), self.token, python)
         self.config_text = admin_config
         (workdir / "jupyterhub_config.py").write_text(config + "\n" + admin_config)
         self.log_path = workdir / "jupyterhub.log"
