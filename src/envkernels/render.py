@@ -356,28 +356,6 @@ def environments_text(data: dict[str, Any]) -> str:
     return _text_table(("", "name", "kind", "python", "prefix", "status"), rows)
 
 
-def _scalar_rows(data: dict[str, Any], skip: Iterable[str]) -> list[tuple[str, str]]:
-    """Key/value pairs of a dict's simple values (lists joined), for results not rendered in detail."""
-    rows = []
-    skipped = set(skip)
-    for key, value in data.items():
-        if key in skipped or isinstance(value, dict):
-            continue
-        if isinstance(value, list):
-            if not value or not all(isinstance(v, (str, int, float)) for v in value):
-                continue
-            value = ", ".join(str(v) for v in value)
-        if value is None or value == "":
-            continue
-        rows.append((str(key), str(value)))
-    return rows
-
-
-def _packages_of(data: dict[str, Any]) -> list[dict[str, Any]]:
-    pkgs = data.get("packages")
-    return [p for p in pkgs if isinstance(p, dict)] if isinstance(pkgs, list) else []
-
-
 def _lock_sections(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """The parts of a lock result a reader must see: what has no hash, what cannot be reproduced."""
     sections = []

@@ -10,7 +10,7 @@ import pytest
 
 from envfactory import make_venv
 from envkernels.audit.licenses import LicenseInfo, alternatives, license_of, license_status
-from envkernels.audit.policy import AuditConfig, LicensePolicy, merge, read_project_config
+from envkernels.audit.policy import AuditConfig, LicensePolicy, combine, read_project_config
 from envkernels.audit.run import audit_environment
 from envkernels.discovery.probe import environment_from_prefix
 from envkernels.errors import BadInputError
@@ -114,7 +114,7 @@ def test_server_policy_and_project_policy_combine_strictly(vulnerable_env, osv_d
         '[tool.envkernels.audit]\nallow = ["MIT", "Apache-2.0", "BSD-3-Clause"]\n'
     )
     server = AuditConfig(allow=("MIT", "BSD-3-Clause"), deny=("LGPL-3.0-only",))
-    merged = merge(server, read_project_config(tmp_path))
+    merged, _notes = combine(server, read_project_config(tmp_path))
     assert set(merged.allow) == {"MIT", "BSD-3-Clause"} and merged.deny == ("LGPL-3.0-only",)
     report = audit_environment(
         vulnerable_env, db=str(osv_db), licenses=True, project=str(tmp_path), config=server

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from envkernels.audit.policy import AuditConfig, combine, read_project_config
 from envkernels.audit.run import audit_environment
+from envkernels.errors import BadInputError
 
 
 def project_with(tmp_path: Path, table: str) -> Path:
@@ -95,3 +99,20 @@ def test_the_cli_honours_the_users_own_project_source(vulnerable_prefix, osv_api
     assert report["advisory_source"] == f"osv-api:{url}"
     assert any(path == "/v1/querybatch" for _, path in state.requests)
     assert not any(f["code"] == "config-ignored" for f in report["findings"])
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="the hint's command uses the standard library's tomllib"
+)
+def test_a_broken_project_config_names_a_command_that_shows_the_same_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.envkernels.audit]\nallow = [\n")
+    with pytest.raises(BadInputError) as info:
+        read_project_config(tmp_path)
+    hint = info.value.hint or ""
+    command = shlex.split(hint.split("`")[1])
+    assert command[0] == "python3"
+    # Run with this interpreter (python3 on PATH may be another one); no shell.
+    result = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    reason = str(info.value).split(": ", 1)[1]
+    assert f"TOMLDecodeError: {reason}" in result.stderr

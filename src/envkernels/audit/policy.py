@@ -34,6 +34,7 @@ intersect, ``fail-on-unknown`` holds if either says so.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,12 @@ def _number(value: Any, key: str, where: Path) -> float:
     return float(value)
 
 
+def _toml_check(path: Path) -> str:
+    """A command that parses ``path`` with the standard library's TOML reader and shows its error."""
+    code = 'import sys, tomllib; tomllib.load(open(sys.argv[1], "rb"))'
+    return f"python3 -c {shlex.quote(code)} {shlex.quote(str(path))}"
+
+
 def read_project_config(project: str | os.PathLike[str] | None) -> AuditConfig:
     """The ``[tool.envkernels.audit]`` settings of ``project`` (a directory or its pyproject.toml)."""
     if project is None:
@@ -134,7 +141,7 @@ def read_project_config(project: str | os.PathLike[str] | None) -> AuditConfig:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BadInputError(
             f"`{path}` cannot be read as TOML: {exc}",
-            hint="fix the file (`python -m tomllib` shows the same error)",
+            hint=f"fix the TOML where the error says (on Python 3.11+ `{_toml_check(path)}` shows it again)",
         ) from exc
     table = data.get("tool", {}).get("envkernels", {}).get("audit", {})
     if not isinstance(table, dict):
@@ -171,11 +178,6 @@ def read_project_config(project: str | os.PathLike[str] | None) -> AuditConfig:
     config = AuditConfig(**settings, origin=str(path))
     config.license_policy()  # validate the ids now, naming the file's entries
     return config
-
-
-def merge(server: AuditConfig | None, project: AuditConfig | None) -> AuditConfig:
-    """One configuration from a server's and a project's (see the module docstring for the rules)."""
-    return combine(server, project)[0]
 
 
 def combine(server: AuditConfig | None, project: AuditConfig | None) -> tuple[AuditConfig, list[str]]:

@@ -30,13 +30,6 @@ class SbomComponent:
     license: str | None = None  # an SPDX expression, or a declared name when not SPDX
 
 
-def purl_for(name: str, version: str) -> str:
-    """The package URL of a PyPI distribution (``pkg:pypi/<normalized name>@<version>``)."""
-    from packageurl import PackageURL
-
-    return str(PackageURL(type="pypi", name=normalize_name(name), version=version))
-
-
 def build_sbom(
     environment: Environment,
     components: Sequence[SbomComponent],

@@ -9,10 +9,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 from pathlib import Path
 
-from envkernels.core.facts import parse_pyvenv_cfg, read_facts
+from envkernels.core.facts import parse_pyvenv_cfg
 
 _LIB_PY = re.compile(r"^python(\d+)\.(\d+)(t?)$")
 _SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
@@ -98,21 +97,6 @@ def interpreter_path(prefix: Path) -> Path | None:
     return None
 
 
-def version_from_layout(prefix: Path) -> tuple[str | None, bool]:
-    """(Python version, free-threaded) from ``pyvenv.cfg``, ``conda-meta/``, the prefix's name or ``lib/``.
-
-    The same reading discovery does (:func:`envkernels.core.facts.read_facts`).
-    """
-
-    real = os.path.realpath(prefix)
-    try:
-        conda_names: list[str] | None = os.listdir(os.path.join(real, "conda-meta"))
-    except OSError:
-        conda_names = None
-    facts = read_facts(real, read_pyvenv_cfg(Path(real)), conda_names)
-    return facts.version, facts.free_threaded
-
-
 def has_distribution(prefix: str | os.PathLike[str], name: str) -> bool:
     """True when a distribution called ``name`` (normalized) is installed in one of the site-packages."""
     want = normalize_name(name).replace("-", "_")
@@ -154,8 +138,3 @@ def environment_id(kind: str, name: str, prefix: str) -> str:
 def kernel_name_for(env_id: str) -> str:
     """The kernelspec name ``envk-<id>`` (docs/reference.md)."""
     return f"envk-{env_id}"
-
-
-def running_prefix() -> str:
-    """The prefix of the interpreter running envkernels itself."""
-    return os.path.realpath(sys.prefix)

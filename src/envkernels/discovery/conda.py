@@ -52,10 +52,6 @@ def envs_dirs_from_condarc(text: str) -> list[str]:
     return [d for d in dirs or () if isinstance(d, str)]
 
 
-def _envs_of_root(root: str) -> list[str]:
-    return [root, f"{root}/envs"]
-
-
 def _conda_prefix(ctx: ScanContext, path: str) -> Candidate | None:
     names = ctx.listdir(path)
     if names and "conda-meta" in names:

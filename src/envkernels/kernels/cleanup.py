@@ -94,11 +94,6 @@ def tree_facts(path: str) -> tuple[int, str | None]:
     return total, when
 
 
-def tree_size(path: str) -> int:
-    """Bytes in a directory tree (symlinks counted as links, never followed)."""
-    return tree_facts(path)[0]
-
-
 def human_size(size: int) -> str:
     """``12.3 MB`` style sizes for the table."""
     value = float(size)

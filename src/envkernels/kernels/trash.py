@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envkernels.cachedir import cache_dir, read_json_lines, write_atomic
+from envkernels.cachedir import cache_dir, write_atomic
 from envkernels.core.records import utc_stamp, who
 from envkernels.errors import ConflictError, NotFoundError, UsageError
 
@@ -91,11 +91,6 @@ def _log(record: dict[str, Any]) -> None:
         os.write(fd, line.encode("utf-8"))
     finally:
         os.close(fd)
-
-
-def read_history() -> list[dict[str, Any]]:
-    """Every record of ``history.jsonl``, oldest first (unreadable lines skipped)."""
-    return read_json_lines(trash_dir() / HISTORY)
 
 
 def same_filesystem_problem(path: str) -> str | None:

@@ -148,13 +148,6 @@ class Fields:
         return value
 
 
-def require_table(data: Any, path: str, what: str) -> dict[str, Any]:
-    """``data`` if it is a table, else BadInputError."""
-    if not isinstance(data, dict):
-        raise BadInputError(f"`{path}` is not a {what}", hint=f"regenerate the {what}")
-    return data
-
-
 def unsupported_version(path: str, fmt: str, version: object, supported: str) -> BadInputError:
     """The error for a lock whose format version this reader does not know."""
     return BadInputError(

@@ -44,11 +44,6 @@ class LockedPackage:
         """True when at least one artifact carries a hash."""
         return any(a.hashes for a in self.artifacts)
 
-    @property
-    def reproducible(self) -> bool:
-        """False for editable and local directory entries, which no index can give back."""
-        return not self.editable and self.directory is None
-
 
 @dataclass(frozen=True)
 class Lock:

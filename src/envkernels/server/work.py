@@ -36,11 +36,6 @@ class WorkPools:
         self._admitted = 0
         self._lock = threading.Lock()
 
-    @property
-    def admitted(self) -> int:
-        """Heavy requests running or waiting now."""
-        return self._admitted
-
     async def light(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run quick blocking work (discovery's cached listing, one record) off the event loop."""
         loop = asyncio.get_running_loop()
