@@ -23,10 +23,17 @@ export interface IEnvironment {
   lockfiles: string[];
   has_ipykernel: boolean;
   kernel_name: string;
-  status: 'ok' | 'broken';
+  status: 'ok' | 'broken' | 'unsupported';
   problem: string | null;
   hint: string | null;
+  /** The server's last verdict on it, kept across restarts (docs/reference.md); absent on older servers. */
+  verdict?: Verdict;
+  /** When that verdict was reached (ISO 8601, UTC); null while unchecked. */
+  verdict_at?: string | null;
 }
+
+/** The server's last word on an environment: `unchecked` until a check ran. */
+export type Verdict = 'unchecked' | 'ok' | 'warning' | 'error' | 'not-checked';
 
 export interface IFinding {
   code: string;
@@ -104,6 +111,13 @@ export interface IChange {
   [key: string]: unknown;
 }
 
+/** A package that is not a plain index download (a local directory, VCS, a URL, a build). */
+export interface ISource {
+  name: string;
+  kind: string;
+  where: string;
+}
+
 export interface ISyncAnswer {
   dry_run: boolean;
   plan: {
@@ -115,8 +129,10 @@ export interface ISyncAnswer {
     unchanged: number;
     is_empty: boolean;
     warnings: string[];
+    sources?: ISource[];
   };
   text: string;
+  refused?: ISource[];
   applied?: boolean;
   restart_needed?: string[];
 }

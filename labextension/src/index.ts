@@ -4,28 +4,18 @@
  * dependency tree or a diff.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import {
-  Dialog,
-  ICommandPalette,
-  InputDialog,
-  ISessionContextDialogs,
-  MainAreaWidget,
-  showDialog,
-  showErrorMessage
-} from '@jupyterlab/apputils';
+import { Clipboard, ICommandPalette, ISessionContextDialogs, MainAreaWidget } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
-import { Widget } from '@lumino/widgets';
 
-import { api, EnvKernelsApiError, IEnvironment, IReport } from './api';
-import { h } from './dom';
-import { badgeOf, EnvironmentsModel } from './model';
-import { CommandIDs, EnvironmentsPanel } from './panel';
+import { IEnvironment } from './api';
+import { EnvironmentView, Tab } from './envview';
+import { EnvironmentsModel } from './model';
+import { canStart, CommandIDs, EnvironmentsPanel } from './panel';
 import { NotebookLockLink } from './notebooklock';
 import { watchPortableName } from './portable';
 import { KernelEnvStatus } from './status';
-import { DiffView, ReportView, TreeView } from './views';
 
 const PANEL_ICON = new LabIcon({
   name: 'envkernels:environments',
@@ -35,24 +25,17 @@ const PANEL_ICON = new LabIcon({
     '<circle cx="7" cy="7" r="1.3"/><circle cx="7" cy="12.5" r="1.3"/><circle cx="7" cy="18" r="1.3"/></g></svg>'
 });
 
-function fail(title: string, error: unknown): void {
-  const e = error as EnvKernelsApiError;
-  const hint = e.hint ? `\nhint: ${e.hint}` : '';
-  void showErrorMessage(title, `error: ${e.message}${hint}`);
-}
-
-function show(app: JupyterFrontEnd, content: Widget): void {
-  const widget = new MainAreaWidget({ content });
-  widget.id = content.id;
-  widget.title.label = content.title.label;
-  widget.title.closable = true;
-  app.shell.add(widget, 'main');
-  app.shell.activateById(widget.id);
-}
+/** The context menu of a row and the palette, in this order (a separator between the parts). */
+const ROW_MENU: string[][] = [
+  [CommandIDs.openNotebook, CommandIDs.openConsole],
+  [CommandIDs.open, CommandIDs.check, CommandIDs.audit, CommandIDs.tree, CommandIDs.diff],
+  [CommandIDs.lock, CommandIDs.sync],
+  [CommandIDs.copyPath]
+];
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'envkernels:plugin',
-  description: 'Environments panel, kernel status item, dependency tree and diff views for envkernels.',
+  description: 'Environments panel, Environment view and kernel status item for envkernels.',
   autoStart: true,
   requires: [INotebookTracker],
   optional: [IStatusBar, ICommandPalette, ISessionContextDialogs],
@@ -65,19 +48,66 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const model = new EnvironmentsModel();
     const { commands, serviceManager } = app;
+    const kindLogo = new Map<string, string>();
+    const logo = (env: IEnvironment): string | undefined => {
+      const spec = serviceManager.kernelspecs.specs?.kernelspecs[env.kernel_name];
+      const url = spec?.resources['logo-svg'] || spec?.resources['logo-64x64'] || spec?.resources['logo-32x32'];
+      if (url) {
+        kindLogo.set(env.kind, url);
+      }
+      // an environment that cannot start has no kernelspec: its kind's logo still tells what it is
+      return url || kindLogo.get(env.kind);
+    };
+    let panel: EnvironmentsPanel | null = null;
+    /**
+     * The environment a command acts on: its `id` argument, else the row the context menu was
+     * opened on, else the panel's selection (the palette).
+     */
+    const target = (args: any): IEnvironment | undefined => {
+      if (args && args.id) {
+        return model.byId(String(args.id));
+      }
+      const node = app.contextMenuHitTest(n => n.classList.contains('jp-EnvKernels-item'));
+      if (node?.dataset.envId) {
+        return model.byId(node.dataset.envId);
+      }
+      return panel?.selected;
+    };
     const envArg = (args: any): IEnvironment => {
-      const env = model.byId(String(args.id));
+      const env = target(args);
       if (!env) {
-        throw new Error(`no environment ${args.id}`);
+        throw new Error('no environment selected: select one in the Environments panel');
       }
       return env;
     };
-    const logo = (env: IEnvironment): string | undefined => {
-      const spec = serviceManager.kernelspecs.specs?.kernelspecs[env.kernel_name];
-      return spec?.resources['logo-svg'] || spec?.resources['logo-64x64'] || spec?.resources['logo-32x32'];
+    const views = new Map<string, MainAreaWidget<EnvironmentView>>();
+    /** Open (or bring forward) the one Environment view of `env`, on `tab`. */
+    const openView = async (env: IEnvironment, tab: Tab, options: { rerun?: boolean; notebook?: string } = {}) => {
+      let widget = views.get(env.id);
+      if (!widget || widget.isDisposed) {
+        const content = new EnvironmentView(env, model);
+        widget = new MainAreaWidget({ content });
+        widget.id = content.id;
+        widget.title.label = content.title.label;
+        widget.title.caption = content.title.caption;
+        widget.title.icon = PANEL_ICON;
+        widget.title.closable = true;
+        views.set(env.id, widget);
+        app.shell.add(widget, 'main');
+      }
+      app.shell.activateById(widget.id);
+      await widget.content.showTab(tab, options);
     };
-    const guess = (env: IEnvironment, file: string): string =>
-      env.project_path && env.project_path !== '.' ? `${env.project_path}/${file}` : file;
+    const envCommand = (id: string, label: string, caption: string, execute: (env: IEnvironment, args: any) => unknown, startOnly = false) =>
+      commands.addCommand(id, {
+        label,
+        caption,
+        isEnabled: args => {
+          const env = target(args);
+          return !!env && (!startOnly || canStart(env));
+        },
+        execute: args => execute(envArg(args), args) as any
+      });
 
     commands.addCommand(CommandIDs.refresh, {
       label: 'Refresh Environments',
@@ -87,173 +117,42 @@ const plugin: JupyterFrontEndPlugin<void> = {
         await serviceManager.kernelspecs.refreshSpecs();
       }
     });
-    commands.addCommand(CommandIDs.openNotebook, {
-      label: 'New Notebook on Environment',
-      execute: args => commands.execute('notebook:create-new', { kernelName: envArg(args).kernel_name })
-    });
-    commands.addCommand(CommandIDs.openConsole, {
-      label: 'New Console on Environment',
-      execute: args => commands.execute('console:create', { kernelPreference: { name: envArg(args).kernel_name } })
-    });
-    const openReport = async (
-      env: IEnvironment,
-      title: string,
-      load: () => Promise<{ check?: IReport; audit?: IReport }>
-    ) => {
-      try {
-        const { check, audit } = await load();
-        const reports = [check, audit].filter((r): r is IReport => !!r);
-        show(app, new ReportView(env, title, reports, badgeOf(env, check, audit)));
-      } catch (error) {
-        fail(`${title} of ${env.name} failed`, error);
-      }
-    };
-    commands.addCommand(CommandIDs.check, {
-      label: 'Check Environment',
-      execute: args => {
-        const env = envArg(args);
-        return openReport(env, 'Check', async () => {
-          const check = await api.check(env.id, args.notebook ? String(args.notebook) : undefined);
-          model.setCheck(env.id, check);
-          return { check };
-        });
-      }
-    });
-    commands.addCommand(CommandIDs.audit, {
-      label: 'Audit Environment',
-      execute: args => {
-        const env = envArg(args);
-        return openReport(env, 'Audit', async () => {
-          const audit = await api.audit(env.id);
-          model.setAudit(env.id, audit);
-          return { audit };
-        });
-      }
-    });
-    commands.addCommand(CommandIDs.details, {
-      label: 'Environment Details',
-      execute: args => {
-        const env = envArg(args);
-        const notebook = args.notebook ? String(args.notebook) : undefined;
-        return openReport(env, 'Details', async () => {
-          const check = await api.check(env.id, notebook);
-          model.setCheck(env.id, check);
-          try {
-            const audit = await api.audit(env.id);
-            model.setAudit(env.id, audit);
-            return { check, audit };
-          } catch {
-            // an audit needs advisories; without them the details still show the check
-            return { check };
-          }
-        });
-      }
-    });
-    commands.addCommand(CommandIDs.lock, {
-      label: 'Lock Environment',
-      execute: async args => {
-        const env = envArg(args);
-        const path = await InputDialog.getText({
-          title: `Lock ${env.name} into (relative to the server root)`,
-          text: guess(env, 'pylock.toml')
-        });
-        if (!path.button.accept || !path.value) {
-          return;
-        }
-        try {
-          const answer = await api.lock(env.id, path.value);
-          const warnings = answer.warnings.length ? `\n\n${answer.warnings.join('\n')}` : '';
-          await showDialog({
-            title: 'Locked',
-            body: `${answer.packages} packages written to ${answer.relative_path ?? answer.path}${warnings}`,
-            buttons: [Dialog.okButton()]
-          });
-        } catch (error) {
-          fail(`Lock of ${env.name} failed`, error);
+    commands.addCommand(CommandIDs.filter, {
+      label: 'Filter Environments',
+      caption: 'Show the Environments panel and put the cursor in its filter box',
+      execute: () => {
+        if (panel) {
+          app.shell.activateById(panel.id);
+          panel.focusFilter();
         }
       }
     });
-    commands.addCommand(CommandIDs.sync, {
-      label: 'Sync Environment to a Lock',
-      execute: async args => {
-        const env = envArg(args);
-        const lock = await InputDialog.getText({
-          title: `Sync ${env.name} to the lock (relative to the server root)`,
-          text: guess(env, 'pylock.toml')
-        });
-        if (!lock.button.accept || !lock.value) {
-          return;
-        }
-        try {
-          const plan = await api.sync(env.id, lock.value, true);
-          if (plan.plan.is_empty) {
-            await showDialog({ title: 'Nothing to do', body: plan.text, buttons: [Dialog.okButton()] });
-            return;
-          }
-          const body = h('pre', { class: 'jp-EnvKernels-plan' }, plan.text);
-          const answer = await showDialog({
-            title: `Apply this plan to ${env.name}?`,
-            body: new Widget({ node: body }),
-            buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Apply' })]
-          });
-          if (!answer.button.accept) {
-            return;
-          }
-          const done = await api.sync(env.id, lock.value, false);
-          const restart = done.restart_needed?.length ? `\n\nRestart kernels using: ${done.restart_needed.join(', ')}` : '';
-          await showDialog({ title: 'Synced', body: `${done.text}${restart}`, buttons: [Dialog.okButton()] });
-        } catch (error) {
-          fail(`Sync of ${env.name} failed`, error);
-        }
-      }
-    });
-    commands.addCommand(CommandIDs.tree, {
-      label: 'Show Dependency Tree',
-      execute: async args => {
-        const env = envArg(args);
-        try {
-          show(app, new TreeView(await api.tree(env.id)));
-        } catch (error) {
-          fail(`Dependency tree of ${env.name} failed`, error);
-        }
-      }
-    });
-    commands.addCommand(CommandIDs.diff, {
-      label: 'Compare Environment',
-      execute: async args => {
-        const env = envArg(args);
-        const others = model.environments.filter(e => e.id !== env.id);
-        const lockChoices = env.lockfiles.length ? [`lock: ${guess(env, env.lockfiles[0].split('/').pop()!)}`] : [];
-        const items = [...others.map(e => `${e.name} (${e.id})`), ...lockChoices, 'a lockfile…'];
-        const choice = await InputDialog.getItem({ title: `Compare ${env.name} with`, items });
-        if (!choice.button.accept || !choice.value) {
-          return;
-        }
-        try {
-          let diff;
-          if (choice.value === 'a lockfile…' || choice.value.startsWith('lock: ')) {
-            let path = choice.value.startsWith('lock: ') ? choice.value.slice(6) : '';
-            if (!path) {
-              const asked = await InputDialog.getText({ title: 'Lockfile (relative to the server root)', text: guess(env, 'pylock.toml') });
-              if (!asked.button.accept || !asked.value) {
-                return;
-              }
-              path = asked.value;
-            }
-            diff = await api.diffLock(env.id, path);
-          } else {
-            const other = others[items.indexOf(choice.value)];
-            diff = await api.diffEnv(env.id, other.id);
-          }
-          show(app, new DiffView(diff));
-        } catch (error) {
-          fail(`Comparison of ${env.name} failed`, error);
-        }
-      }
-    });
+    envCommand(CommandIDs.openNotebook, 'New Notebook on Environment', 'Open a new notebook on this environment\'s kernel',
+      env => commands.execute('notebook:create-new', { kernelName: env.kernel_name }), true);
+    envCommand(CommandIDs.openConsole, 'New Console on Environment', 'Open a console on this environment\'s kernel',
+      env => commands.execute('console:create', { kernelPreference: { name: env.kernel_name } }), true);
+    envCommand(CommandIDs.open, 'Open Environment', 'Open the Environment view', env => openView(env, 'overview'));
+    envCommand(CommandIDs.check, 'Check Environment', 'Broken requirements, drift from its lock, …',
+      (env, args) => openView(env, 'check', { rerun: true, notebook: args.notebook ? String(args.notebook) : undefined }));
+    envCommand(CommandIDs.details, 'Environment Details', 'The check of this notebook\'s environment',
+      (env, args) => openView(env, 'check', { notebook: args.notebook ? String(args.notebook) : '' }));
+    envCommand(CommandIDs.audit, 'Audit Environment', 'Known vulnerabilities (and licenses)', env => openView(env, 'audit', { rerun: true }));
+    envCommand(CommandIDs.tree, 'Show Dependency Tree', 'What pulls in what', env => openView(env, 'tree'));
+    envCommand(CommandIDs.diff, 'Compare Environment…', 'With another environment or a lockfile', env => openView(env, 'diff'));
+    envCommand(CommandIDs.lock, 'Lock Environment…', 'Write a pylock.toml of what is installed', env => openView(env, 'lock'));
+    envCommand(CommandIDs.sync, 'Sync Environment to a Lock…', 'Shows the plan first', env => openView(env, 'sync'));
+    envCommand(CommandIDs.copyPath, 'Copy Environment Path', 'Copy the environment\'s folder', env => Clipboard.copyToSystem(env.prefix));
 
-    const panel = new EnvironmentsPanel(model, commands, logo);
+    panel = new EnvironmentsPanel(model, commands, logo);
     panel.title.icon = PANEL_ICON;
+    ROW_MENU.forEach((part, i) => {
+      part.forEach((command, j) =>
+        app.contextMenu.addItem({ command, selector: '#envkernels-panel .jp-EnvKernels-item', rank: 100 + i * 10 + j })
+      );
+      if (i < ROW_MENU.length - 1) {
+        app.contextMenu.addItem({ type: 'separator', selector: '#envkernels-panel .jp-EnvKernels-item', rank: 100 + i * 10 + 9 });
+      }
+    });
     app.shell.add(panel, 'left', { rank: 750 });
     serviceManager.kernelspecs.specsChanged.connect(() => model.notify());
 
@@ -268,7 +167,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
     if (palette) {
-      palette.addItem({ command: CommandIDs.refresh, category: 'envkernels' });
+      for (const command of [CommandIDs.refresh, CommandIDs.filter, ...ROW_MENU.flat()]) {
+        palette.addItem({ command, category: 'Environments' });
+      }
     }
     // `%envlock --notebook` sends its lock over a comm into the open notebook (notebooklock.ts).
     const isEnvKernel = async (name: string): Promise<boolean> => {

@@ -12,7 +12,7 @@ import { Badge, EnvironmentsModel } from './model';
 export class KernelEnvStatus extends Widget {
   private _panel: NotebookPanel | null = null;
   private _env: IEnvironment | null = null;
-  private _badge: Badge = 'unknown';
+  private _badge: Badge = 'unchecked';
   private _seq = 0;
 
   constructor(
@@ -68,10 +68,10 @@ export class KernelEnvStatus extends Widget {
     const name = this._panel?.sessionContext.session?.kernel?.name
       ?? this._panel?.sessionContext.kernelPreference.name;
     this._env = (name && this._model.byKernelName(name)) || null;
-    this._badge = 'unknown';
+    this._badge = 'unchecked';
     this._render();
     const env = this._env;
-    if (!env || env.status === 'broken') {
+    if (!env || env.status !== 'ok') {
       return;
     }
     const notebook = this._panel?.context.path;
@@ -98,7 +98,7 @@ export class KernelEnvStatus extends Widget {
     this.node.dataset.envId = env.id;
     this.node.dataset.badge = this._badge;
     this.node.appendChild(h('span', { class: 'jp-EnvKernels-status-name' }, `${env.kind}: ${env.name}`));
-    if (this._badge !== 'ok' && this._badge !== 'unknown') {
+    if (this._badge !== 'ok' && this._badge !== 'unchecked') {
       this.node.appendChild(badge(this._badge));
     }
   }

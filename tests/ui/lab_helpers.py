@@ -52,3 +52,35 @@ def run_until_output(page, editor, output, *, timeout: int = 60_000, tries: int 
         except PlaywrightTimeout:
             continue
     output.wait_for(timeout=5_000)
+
+
+def env_record(lab: Lab, name: str) -> dict:
+    """The REST record of the environment called ``name``."""
+    envs = lab.api("envkernels/api/environments")
+    assert isinstance(envs, list)
+    return next(e for e in envs if e["name"] == name)
+
+
+def row(page, name: str):  # type: ignore[no-untyped-def]
+    """The Environments panel's row of the environment called ``name``."""
+    return page.locator(f'#envkernels-panel .jp-EnvKernels-item[data-env-name="{name}"]')
+
+
+def row_action(page, name: str, command: str) -> None:  # type: ignore[no-untyped-def]
+    """Click a button of a row's toolbar (it shows on hover/selection): ``command`` is its command id."""
+    item = row(page, name)
+    item.hover()
+    item.locator(f'.jp-EnvKernels-rowbutton[data-command="{command}"]').click()
+
+
+def context_action(page, name: str, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Right-click a row and choose the context menu item ``label``."""
+    row(page, name).locator(".jp-EnvKernels-name").click(button="right", position={"x": 4, "y": 4})
+    page.locator(".lm-Menu-item", has_text=label).first.click()
+
+
+def env_view(page, name: str):  # type: ignore[no-untyped-def]
+    """The open Environment view of ``name`` (its tab panels are `.jp-EnvKernels-tabpanel-<tab>`)."""
+    return page.locator(
+        ".jp-EnvKernels-envview:visible", has=page.locator(".jp-EnvKernels-envtitle", has_text=name)
+    )

@@ -1,4 +1,5 @@
-"""The JupyterLab side of envkernels in a real browser: panel, launcher kernel, status item, check.
+"""The JupyterLab side of envkernels in a real browser: the Environments panel, the Environment
+view, the launcher kernel and the status item.
 
 Marked ``browser`` and ``slow``: each test drives the real ``jupyter lab`` of the ``lab`` fixture
 in Debian's Chromium, and keeps a screenshot under ``test-artifacts/ui/``.
@@ -6,10 +7,21 @@ in Debian's Chromium, and keeps a screenshot under ``test-artifacts/ui/``.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
-from lab_helpers import Lab, run_until_output, screenshot
+from lab_helpers import (
+    Lab,
+    context_action,
+    env_record,
+    env_view,
+    row,
+    row_action,
+    run_until_output,
+    screenshot,
+)
 from playwright.sync_api import expect
 
 from envfactory import freeze, make_venv
@@ -17,29 +29,90 @@ from envfactory import freeze, make_venv
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _env(lab: Lab, name: str) -> dict:
-    envs = lab.api("envkernels/api/environments")
-    assert isinstance(envs, list)
-    return next(e for e in envs if e["name"] == name)
-
-
-def test_panel_lists_the_test_environments_grouped_by_project(page, lab: Lab) -> None:
+def test_panel_rows_are_grouped_compact_and_unchecked_until_checked(page, lab: Lab) -> None:
     panel = page.locator("#envkernels-panel")
-    demo = panel.locator('.jp-EnvKernels-item[data-env-name="demo-proj"]')
-    broken = panel.locator('.jp-EnvKernels-item[data-env-name="broken-reqs"]')
+    demo = row(page, "demo-proj")
+    broken = row(page, "broken-reqs")
     demo.wait_for()
     broken.wait_for()
-    # the project's environment sits under its project's heading
-    assert "demo-proj" in (demo.locator("xpath=ancestor::section/h3").text_content() or "")
-    assert demo.locator(".jp-EnvKernels-python").inner_text().startswith("Py 3.")
-    assert demo.locator(".jp-EnvKernels-kind").inner_text() == _env(lab, "demo-proj")["kind"]
-    for label in ("Notebook", "Console", "Check", "Audit", "Lock", "Sync", "Tree", "Diff"):
-        assert demo.locator(".jp-EnvKernels-action", has_text=label).count() == 1
+    # this folder's projects first, then the tool-managed environments
+    groups = panel.locator(".jp-EnvKernels-group").evaluate_all("ss => ss.map(s => s.dataset.group)")
+    assert groups[0] == "projects", groups
+    assert demo.locator("xpath=ancestor::section").get_attribute("data-group") == "projects"
+    assert broken.locator("xpath=ancestor::section").get_attribute("data-group") == "tools"
+    record = env_record(lab, "demo-proj")
+    assert demo.locator(".jp-EnvKernels-python").inner_text() == record["python_version"]
+    assert demo.get_attribute("data-kind") == record["kind"]
+    # one row each, no wall of buttons: the row toolbar shows only on hover or selection
+    assert panel.locator(".jp-EnvKernels-rowbutton:visible").count() == 0
+    demo.hover()
+    assert demo.locator(".jp-EnvKernels-rowbutton:visible").count() == 4
+    # never checked: `unchecked`, not a green `ok`
+    assert row(page, "vuln-env").get_attribute("data-badge") == "unchecked"
+    expect(row(page, "vuln-env").locator(".jp-EnvKernels-badge")).to_have_text("unchecked")
     screenshot(page, "panel")
 
 
+def test_filter_box_and_collapsible_groups(page) -> None:
+    panel = page.locator("#envkernels-panel")
+    panel.locator(".jp-EnvKernels-filter-input").fill("vuln")
+    expect(row(page, "vuln-env")).to_be_visible()
+    expect(row(page, "demo-proj")).to_be_hidden()
+    expect(panel.locator('.jp-EnvKernels-group[data-group="projects"]')).to_be_hidden()
+    expect(panel.locator(".jp-EnvKernels-count")).to_contain_text("1 of")
+    panel.locator(".jp-EnvKernels-filter-input").fill("no-such-thing")
+    expect(panel.locator(".jp-EnvKernels-count")).to_have_text("No environment matches “no-such-thing”")
+    panel.locator(".jp-EnvKernels-filter-input").fill("")
+    toggle = panel.locator('.jp-EnvKernels-group[data-group="tools"] .jp-EnvKernels-group-toggle')
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(row(page, "vuln-env")).to_be_hidden()
+    toggle.click()
+    expect(row(page, "vuln-env")).to_be_visible()
+
+
+def test_versions_sort_naturally_and_groups_follow_the_kind(page, lab: Lab) -> None:
+    """3.6 < 3.10 (not text order); interpreters after tool-managed environments."""
+    real = lab.api("envkernels/api/environments")
+    assert isinstance(real, list)
+    template = real[0]
+    fake = [
+        {
+            **template,
+            "id": f"py{v}",
+            "name": "python3",
+            "kind": "pyenv",
+            "python_version": v,
+            "project": None,
+            "project_path": None,
+            "kernel_name": f"envk-pyenv-{v}",
+            "status": "ok",
+            "problem": None,
+            "hint": None,
+            "verdict": "unchecked",
+        }
+        for v in ("3.10.4", "3.6.15", "3.9.1", "3.12.0")
+    ]
+    # the server answers with these (only the browser's copy of the listing is replaced)
+    page.route(
+        re.compile(r".*/envkernels/api/environments/refresh(\?.*)?$"),  # JupyterLab adds a cache-buster
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(real + fake)
+        ),
+    )
+    page.locator("#envkernels-panel .jp-EnvKernels-refresh").click()
+    group = page.locator('#envkernels-panel .jp-EnvKernels-group[data-group="interpreters"]')
+    group.wait_for()
+    versions = group.locator(".jp-EnvKernels-python").all_inner_texts()
+    assert versions == ["3.12.0", "3.10.4", "3.9.1", "3.6.15"], versions  # newest first, naturally
+    groups = page.locator("#envkernels-panel .jp-EnvKernels-group").evaluate_all(
+        "ss => ss.map(s => s.dataset.group)"
+    )
+    assert groups == ["projects", "tools", "interpreters"], groups
+
+
 def test_kernel_starts_from_the_launcher_runs_a_cell_and_the_status_item_names_it(page, lab: Lab) -> None:
-    env = _env(lab, "demo-proj")
+    env = env_record(lab, "demo-proj")
     specs = lab.api("api/kernelspecs")
     assert isinstance(specs, dict)
     display = specs["kernelspecs"][env["kernel_name"]]["spec"]["display_name"]
@@ -62,7 +135,7 @@ def test_kernel_starts_from_the_launcher_runs_a_cell_and_the_status_item_names_i
     screenshot(page, "notebook-kernel-status")
     assert status.locator(".jp-EnvKernels-badge").count() == 0  # nothing to report yet
 
-    # an import of something the environment lacks, saved: the item re-checks and shows drift
+    # an import of something the environment lacks, saved: the item re-checks and shows it
     editor.click()
     page.keyboard.press("Control+End")
     page.keyboard.press("Enter")
@@ -72,97 +145,178 @@ def test_kernel_starts_from_the_launcher_runs_a_cell_and_the_status_item_names_i
     rename = page.locator('.jp-Dialog input[type="text"]')  # JupyterLab asks for a name on the first save
     rename.fill("analysis.ipynb")
     page.locator(".jp-Dialog .jp-mod-accept").click()
-    status.locator(".jp-EnvKernels-badge-drift").wait_for()
-    # clicking the item opens the details of the environment (its check, for this notebook)
+    status.locator('.jp-EnvKernels-badge:not([data-badge="ok"])').wait_for()
+    # clicking the item opens the Environment view on its Check tab, for this notebook
     status.click()
-    details = page.locator(".jp-EnvKernels-report", has_text="Details of demo-proj")
-    expect(details.locator(".jp-EnvKernels-findings")).to_contain_text("idna")
+    view = env_view(page, "demo-proj")
+    expect(view.locator(".jp-EnvKernels-tab.jp-mod-current")).to_have_text("Check")
+    expect(view.locator(".jp-EnvKernels-tabpanel-check .jp-EnvKernels-findings")).to_contain_text("idna")
+    expect(view.locator(".jp-EnvKernels-tabpanel-check")).to_contain_text("analysis.ipynb")
     screenshot(page, "status-details")
 
 
-def test_check_from_the_panel_shows_the_planted_broken_requirement(page) -> None:
-    item = page.locator('#envkernels-panel .jp-EnvKernels-item[data-env-name="broken-reqs"]')
-    item.locator(".jp-EnvKernels-action", has_text="Check").click()
-    row = page.locator('.jp-EnvKernels-report tr[data-code="broken-requirement"]').first
-    row.wait_for()
-    assert "requests" in row.inner_text()
-    # the panel's badge follows the check
-    item.locator(".jp-EnvKernels-badge-drift").wait_for()
+def test_check_from_the_row_toolbar_opens_the_environment_view(page) -> None:
+    row_action(page, "broken-reqs", "envkernels:check")
+    view = env_view(page, "broken-reqs")
+    finding = view.locator('.jp-EnvKernels-tabpanel-check tr[data-code="broken-requirement"]').first
+    finding.wait_for()
+    assert "requests" in finding.inner_text()
+    # the hint's command is code with a copy button, never literal backticks
+    fix = finding.locator(".jp-EnvKernels-fix")
+    assert "`" not in fix.inner_text()
+    assert fix.locator(".jp-EnvKernels-command .jp-EnvKernels-copy").count() >= 1
+    # the panel's badge follows the check; one view per environment, reused
+    expect(row(page, "broken-reqs")).to_have_attribute("data-badge", "error")
+    row_action(page, "broken-reqs", "envkernels:check")
+    assert page.locator(".jp-EnvKernels-envview").count() == 1
     screenshot(page, "check-report")
 
 
-def test_tree_and_diff_views_open_from_the_panel(page) -> None:
-    item = page.locator('#envkernels-panel .jp-EnvKernels-item[data-env-name="broken-reqs"]')
-    item.locator(".jp-EnvKernels-action", has_text="Tree").click()
-    page.locator(".jp-EnvKernels-tree .jp-EnvKernels-treelabel", has_text="requests").first.click()
-    page.locator(".jp-EnvKernels-tree .jp-EnvKernels-unsatisfied", has_text="urllib3").first.wait_for()
+def test_tree_and_diff_open_from_the_context_menu_in_the_same_view(page) -> None:
+    context_action(page, "broken-reqs", "Show Dependency Tree")
+    view = env_view(page, "broken-reqs")
+    tree = view.locator(".jp-EnvKernels-tabpanel-tree")
+    tree.locator(".jp-EnvKernels-treelabel", has_text="requests").first.click()
+    tree.locator(".jp-EnvKernels-unsatisfied", has_text="urllib3").first.wait_for()
     screenshot(page, "tree")
-    item.locator(".jp-EnvKernels-action", has_text="Diff").click()
-    page.locator(".jp-Dialog select").select_option(index=0)
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    page.locator(".jp-EnvKernels-difftable").wait_for()
-    assert page.locator(".jp-EnvKernels-difftable tr[data-status]").count() > 0
+    context_action(page, "broken-reqs", "Compare Environment")
+    diff = view.locator(".jp-EnvKernels-tabpanel-diff")
+    diff.locator("select").select_option(
+        label=next(o for o in diff.locator("select option").all_inner_texts() if o.startswith("vuln-env"))
+    )
+    diff.locator("button", has_text="Compare").click()
+    diff.locator(".jp-EnvKernels-difftable").wait_for()
+    assert diff.locator(".jp-EnvKernels-difftable tr[data-status]").count() > 0
+    assert page.locator(".jp-EnvKernels-envview").count() == 1  # tabs of one view, not new windows
     screenshot(page, "diff")
+
+
+def test_identical_environments_say_so(page, lab: Lab) -> None:
+    make_venv(lab.env_root / "envs" / "twin-a", ["six==1.16.0"])
+    make_venv(lab.env_root / "envs" / "twin-b", ["six==1.16.0"])
+    page.locator("#envkernels-panel .jp-EnvKernels-refresh").click()
+    row(page, "twin-b").wait_for()
+    context_action(page, "twin-a", "Compare Environment")
+    diff = env_view(page, "twin-a").locator(".jp-EnvKernels-tabpanel-diff")
+    diff.locator("select").select_option(
+        label=next(o for o in diff.locator("select option").all_inner_texts() if o.startswith("twin-b"))
+    )
+    diff.locator("button", has_text="Compare").click()
+    expect(diff.locator(".jp-EnvKernels-empty")).to_contain_text("Identical environments")
+    assert diff.locator(".jp-EnvKernels-difftable").count() == 0
 
 
 def test_refresh_shows_a_new_environment_in_the_panel_and_launcher_without_reload(page, lab: Lab) -> None:
     make_venv(lab.env_root / "envs" / "late-env", ["six==1.16.0"])
     page.locator("#envkernels-panel .jp-EnvKernels-refresh").click()
-    page.locator('#envkernels-panel .jp-EnvKernels-item[data-env-name="late-env"]').wait_for()
-    env = _env(lab, "late-env")
+    row(page, "late-env").wait_for()
+    env = env_record(lab, "late-env")
     display = lab.api("api/kernelspecs")["kernelspecs"][env["kernel_name"]]["spec"]["display_name"]  # type: ignore[index]
     page.locator(f'.jp-LauncherCard[title="{display}"]').first.wait_for()
     screenshot(page, "after-refresh")
 
 
-def test_sync_from_the_panel_shows_the_plan_and_applies_it_only_after_confirmation(page, lab: Lab) -> None:
+def test_sync_shows_the_plan_and_applies_only_after_confirmation_focus_on_cancel(page, lab: Lab) -> None:
     target = make_venv(lab.env_root / "envs" / "sync-me", ["six==1.16.0"])
     (lab.root_dir / "sync-lock.txt").write_text("six==1.17.0\n")
     page.locator("#envkernels-panel .jp-EnvKernels-refresh").click()
-    item = page.locator('#envkernels-panel .jp-EnvKernels-item[data-env-name="sync-me"]')
-    item.wait_for()
+    row(page, "sync-me").wait_for()
+    context_action(page, "sync-me", "Sync Environment to a Lock")
+    tab = env_view(page, "sync-me").locator(".jp-EnvKernels-tabpanel-sync")
+    tab.locator(".jp-EnvKernels-sync-lock").fill("sync-lock.txt")
+    tab.locator(".jp-EnvKernels-sync-plan").click()
+    plan_row = tab.locator('.jp-EnvKernels-plantable tr[data-change="upgrade"]')
+    expect(plan_row).to_contain_text("six")
+    expect(plan_row).to_contain_text("1.17.0")
 
-    def ask_for_plan() -> None:
-        item.locator(".jp-EnvKernels-action", has_text="Sync").click()
-        page.locator(".jp-Dialog input").fill("sync-lock.txt")
-        page.locator(".jp-Dialog .jp-mod-accept").click()
-        expect(page.locator(".jp-Dialog .jp-EnvKernels-plan")).to_contain_text("six")
-
-    ask_for_plan()
+    tab.locator(".jp-EnvKernels-sync-apply").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator(".jp-EnvKernels-plantable")).to_contain_text("six")
+    # a change to an environment is never the default: the focus is on Cancel
+    expect(dialog.locator("button.jp-mod-reject")).to_be_focused()
     screenshot(page, "sync-plan")
-    page.locator(".jp-Dialog button", has_text="Cancel").click()
+    page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0)
     assert "six==1.16.0" in freeze(target).lower()  # cancelled: nothing changed
 
-    ask_for_plan()
-    page.locator(".jp-Dialog button", has_text="Apply").click()
-    expect(page.locator(".jp-Dialog")).to_contain_text("Synced", timeout=120_000)
+    tab.locator(".jp-EnvKernels-sync-apply").click()
+    dialog.locator("button", has_text="Apply").click()
+    expect(tab.locator(".jp-EnvKernels-done")).to_contain_text("Synced", timeout=120_000)
     assert "six==1.17.0" in freeze(target).lower()
-    page.locator(".jp-Dialog .jp-mod-accept").click()
 
 
-def test_audit_from_the_panel_marks_a_vulnerable_environment(page) -> None:
-    item = page.locator('#envkernels-panel .jp-EnvKernels-item[data-env-name="vuln-env"]')
-    item.locator(".jp-EnvKernels-action", has_text="Audit").click()
-    table = page.locator(".jp-EnvKernels-report .jp-EnvKernels-vulns")
-    expect(table).to_contain_text("urllib3")
-    item.locator(".jp-EnvKernels-badge-vulnerable").wait_for()
+def test_audit_marks_a_vulnerable_environment(page) -> None:
+    context_action(page, "vuln-env", "Audit Environment")
+    tab = env_view(page, "vuln-env").locator(".jp-EnvKernels-tabpanel-audit")
+    expect(tab.locator(".jp-EnvKernels-vulns")).to_contain_text("urllib3")
+    expect(row(page, "vuln-env")).to_have_attribute("data-badge", "error")
     screenshot(page, "audit-report")
 
 
-def test_a_broken_environment_shows_its_problem_and_offers_no_kernel(page) -> None:
-    item = page.locator('#envkernels-panel .jp-EnvKernels-item[data-env-name="gone-python"]')
-    item.locator(".jp-EnvKernels-badge-broken").wait_for()
-    expect(item.locator(".jp-EnvKernels-problem")).to_contain_text("interpreter")
-    expect(item.locator(".jp-EnvKernels-action", has_text="Notebook")).to_be_disabled()
+def test_a_broken_environment_shows_its_whole_problem_and_fix_and_is_not_offered(page, lab: Lab) -> None:
+    item = row(page, "gone-python")
+    expect(item).to_have_attribute("data-badge", "broken")
+    problem = item.locator(".jp-EnvKernels-problem")
+    expect(problem).to_contain_text("interpreter")
+    # all of it visible: nothing clipped
+    clipped = problem.evaluate(
+        "el => el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1"
+    )
+    assert not clipped
+    item.hover()
+    expect(item.locator('.jp-EnvKernels-rowbutton[data-command="envkernels:open-notebook"]')).to_be_disabled()
+    # not in the kernelspecs, so not in the launcher
+    env = env_record(lab, "gone-python")
+    assert env["kernel_name"] not in lab.api("api/kernelspecs")["kernelspecs"]  # type: ignore[index]
+    assert page.locator(".jp-LauncherCard", has_text="gone-python").count() == 0
 
 
-def test_lock_from_the_panel_writes_a_pylock_in_the_project(page, lab: Lab) -> None:
+def test_lock_tab_writes_a_pylock_in_the_project(page, lab: Lab) -> None:
     target = lab.root_dir / "demo-proj" / "pylock.toml"
     target.unlink(missing_ok=True)
-    item = page.locator('#envkernels-panel .jp-EnvKernels-item[data-env-name="demo-proj"]')
-    item.locator(".jp-EnvKernels-action", has_text="Lock").click()
-    expect(page.locator(".jp-Dialog input")).to_have_value("demo-proj/pylock.toml")
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    expect(page.locator(".jp-Dialog")).to_contain_text("written to demo-proj/pylock.toml", timeout=120_000)
-    page.locator(".jp-Dialog .jp-mod-accept").click()
+    context_action(page, "demo-proj", "Lock Environment")
+    tab = env_view(page, "demo-proj").locator(".jp-EnvKernels-tabpanel-lock")
+    expect(tab.locator(".jp-EnvKernels-lock-path")).to_have_value("demo-proj/pylock.toml")
+    tab.locator(".jp-EnvKernels-lock-write").click()
+    expect(tab.locator(".jp-EnvKernels-done")).to_contain_text(
+        "written to demo-proj/pylock.toml", timeout=120_000
+    )
     assert 'name = "six"' in target.read_text()
+
+
+def test_the_panel_works_from_the_keyboard_alone(page) -> None:
+    # the command palette (Ctrl+Shift+C) → "Filter Environments" puts the cursor in the filter box
+    page.locator("#jp-main-dock-panel").click()
+    page.keyboard.press("Control+Shift+C")
+    page.keyboard.type("Filter Environments")
+    page.keyboard.press("Enter")
+    filt = page.locator("#envkernels-panel .jp-EnvKernels-filter-input")
+    expect(filt).to_be_focused()
+    page.keyboard.type("broken")
+    page.keyboard.press("ArrowDown")
+    expect(row(page, "broken-reqs")).to_be_focused()
+    # arrows move into the row's toolbar; Enter on its Check button checks
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(row(page, "broken-reqs").locator('[data-command="envkernels:check"]')).to_be_focused()
+    page.keyboard.press("Enter")
+    env_view(page, "broken-reqs").locator(
+        '.jp-EnvKernels-tabpanel-check tr[data-code="broken-requirement"]'
+    ).first.wait_for()
+    # back in the panel: Enter on a row opens its view; the context menu key opens its menu
+    row(page, "broken-reqs").focus()
+    page.keyboard.press("Shift+F10")
+    menu = page.locator(".lm-Menu")
+    expect(menu).to_be_visible()
+    expect(menu).to_contain_text("Audit Environment")
+    page.keyboard.press("Escape")
+    expect(menu).to_have_count(0)
+    row(page, "broken-reqs").focus()
+    page.keyboard.press("Enter")
+    view = env_view(page, "broken-reqs")
+    expect(view.locator(".jp-EnvKernels-tab.jp-mod-current")).to_have_text("Overview")
+    # the tabs: arrow keys move between them
+    view.locator(".jp-EnvKernels-tab.jp-mod-current").focus()
+    page.keyboard.press("ArrowRight")
+    expect(view.locator(".jp-EnvKernels-tab.jp-mod-current")).to_have_text("Check")
