@@ -16,7 +16,7 @@ import argparse
 from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `audit` parser."""
     p = sub.add_parser("audit", help="known vulnerabilities and licenses of an environment or lockfile")
     p.add_argument(

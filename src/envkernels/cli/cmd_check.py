@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `check` parser."""
     p = sub.add_parser(
         "check", help="check an environment against its requirements, project, lock and notebook"

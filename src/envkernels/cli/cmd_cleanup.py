@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `cleanup` parser."""
     p = sub.add_parser(
         "cleanup", help="find leftover environments and what each holds (move them to a trash with --apply)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `doctor` parser."""
     p = sub.add_parser(
         "doctor", help="diagnose the Jupyter setup: kernels, duplicates, stale specs, broken envs"

@@ -13,7 +13,7 @@ from envkernels.cli.output import print_json, print_table, print_warning
 from envkernels.errors import EnvKernelsError, UsageError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `kernels` parser and its `install`/`prune` subcommands."""
     p = sub.add_parser(
         "kernels", help="install kernelspecs (kernel.json) for environments, or prune stale ones"

@@ -18,7 +18,7 @@ from envkernels.errors import UsageError
 from envkernels.model import KINDS
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # type: ignore[type-arg,unused-ignore]
     """Add the `list` parser."""
     p = sub.add_parser(
         "list",

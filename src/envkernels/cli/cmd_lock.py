@@ -11,7 +11,7 @@ import argparse
 import sys
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `lock` parser."""
     p = sub.add_parser("lock", help="lock an environment into a pylock.toml (PEP 751)")
     p.add_argument(

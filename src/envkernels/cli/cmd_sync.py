@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from envkernels.sync.plan import SyncPlan
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `sync` parser."""
     p = sub.add_parser("sync", help="make an environment match a lock (dry run unless --yes)")
     p.add_argument(

@@ -44,7 +44,7 @@ class InstalledDistribution:
     license: str | None = None
     classifiers: tuple[str, ...] = ()
     installer: str | None = None
-    direct_url: dict | None = field(default=None, hash=False, compare=False)
+    direct_url: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     problem: str | None = None
     # Added by the inspection engine (all with defaults so older callers keep working).
     kind: str = "dist-info"  # "dist-info" | "egg-info"
