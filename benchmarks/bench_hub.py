@@ -1,4 +1,4 @@
-"""A hub's worth of user servers over one shared root: envkernels side by side with the same servers without it.
+"""A hub's worth of user servers over one shared root: envkernels beside the same servers without it.
 
     python benchmarks/bench_hub.py [--envs 1000] [--users 20] [--warm 20] [--rounds 1]
 
