@@ -46,6 +46,8 @@ class Environment:
     status: str = "ok"
     problem: str | None = None
     hint: str | None = None
+    # Under a shared root (an administrator's read-only environments): envkernels never writes there.
+    shared: bool = False
 
     @property
     def ok(self) -> bool:

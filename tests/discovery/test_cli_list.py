@@ -29,6 +29,7 @@ SPEC_KEYS = {
     "status",
     "problem",
     "hint",
+    "shared",
 }
 KINDS = {"venv", "uv", "poetry", "pdm", "hatch", "pipenv", "conda", "pixi", "pyenv", "system"}
 
@@ -54,6 +55,7 @@ def check_record(rec: dict) -> None:
     assert rec["python"] is None or os.path.isabs(rec["python"])
     assert isinstance(rec["lockfiles"], list) and all(os.path.isabs(p) for p in rec["lockfiles"])
     assert isinstance(rec["has_ipykernel"], bool) and isinstance(rec["free_threaded"], bool)
+    assert isinstance(rec["shared"], bool)
     assert rec["status"] in ("ok", "broken", "unsupported")
     if rec["status"] != "ok":
         assert rec["problem"] and rec["hint"]

@@ -18,7 +18,17 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 # Each module has `register(subparsers)`, which adds its parser and sets `func=run(args) -> int`.
-COMMANDS: tuple[str, ...] = ("list", "check", "lock", "sync", "audit", "kernels", "doctor", "cleanup")
+COMMANDS: tuple[str, ...] = (
+    "list",
+    "check",
+    "lock",
+    "sync",
+    "fork",
+    "audit",
+    "kernels",
+    "doctor",
+    "cleanup",
+)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""`envkernels kernels install|prune|hide|hidden|unhide`: kernelspecs on disk, and kernels taken off the list.
+"""`envkernels kernels install|prune|hide|hidden|unhide|prepare`: kernelspecs on disk, kernels taken
+off the list, and the ipykernel overlays an administrator prepares for every user.
 
 `install`/`prune` write and remove ordinary kernelspecs for tools outside envkernels' server;
 `hide`/`hidden`/`unhide` manage the kernels removed from the listing (``remove_kernel_spec`` on an
@@ -44,6 +45,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     un = ksub.add_parser("unhide", help="offer a hidden kernel again")
     un.add_argument("name", help="the kernel name `hidden` shows")
     un.add_argument("--json", action="store_true", help="print the kernel offered again as JSON")
+    prep = ksub.add_parser(
+        "prepare", help="build the ipykernel overlay of each shared Python once, for every user (admin)"
+    )
+    prep.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="X",
+        help="an interpreter path or a version (3.12); repeatable (default: each Python of the shared roots)",
+    )
+    prep.add_argument("--dest", required=True, metavar="DIR", help="the shared, read-only overlay directory")
+    prep.add_argument("--rebuild", action="store_true", help="replace overlays DIR already holds")
+    prep.add_argument("--json", action="store_true", help="print what DIR offers as JSON")
     p.set_defaults(func=run, kernels_parser=p)
 
 
@@ -59,10 +73,33 @@ def run(args: argparse.Namespace) -> int:
         return _hidden(args)
     if args.kernels_command == "unhide":
         return _unhide(args)
+    if args.kernels_command == "prepare":
+        return _prepare(args)
     raise UsageError(
         "`kernels` needs a subcommand",
-        hint="`envkernels kernels install --all`, `prune`, `hide`, `hidden` or `unhide`",
+        hint="`envkernels kernels install --all`, `prune`, `hide`, `hidden`, `unhide` or `prepare`",
     )
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    import sys
+
+    from envkernels.kernels.prepare import prepare_overlays
+
+    done = prepare_overlays(args.dest, args.python, rebuild=args.rebuild)
+    if args.json:
+        print_json([p.to_dict() for p in done])
+    else:
+        print_table(
+            ("TAG", "PYTHON", "OVERLAY", "BUILT"),
+            [(p.tag, p.python, p.path, "yes" if p.built else "kept") for p in done],
+        )
+    print(
+        f"users' servers use it with `c.EnvKernelSpecManager.overlay_dirs = [{str(args.dest)!r}]` "
+        f"(or `ENVKERNELS_OVERLAY_DIRS={args.dest}`)",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _hide(args: argparse.Namespace) -> int:

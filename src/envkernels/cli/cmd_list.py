@@ -66,7 +66,14 @@ def run(args: argparse.Namespace) -> int:
         print_json([e.to_dict() for e in envs])
     else:
         rows = [
-            (e.id, e.kind, e.python_version or "?", "yes" if e.has_ipykernel else "no", e.status, e.prefix)
+            (
+                e.id,
+                f"{e.kind} (team)" if e.shared else e.kind,
+                e.python_version or "?",
+                "yes" if e.has_ipykernel else "no",
+                e.status,
+                e.prefix,
+            )
             for e in envs
         ]
         print_table(("ID", "KIND", "PYTHON", "IPYKERNEL", "STATUS", "PREFIX"), rows)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from envkernels.cachedir import cache_dir
 from envkernels.errors import BadInputError, ConflictError
+from envkernels.shared import refuse_write
 
 
 def _lock_path(key: str) -> Path:
@@ -87,6 +88,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, backup: bool =
     path (or None). The new file keeps the old file's permission bits.
     """
     target = Path(path)
+    refuse_write(target, "a lock or notebook")
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise BadInputError(

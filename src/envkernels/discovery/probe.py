@@ -40,6 +40,7 @@ from envkernels.discovery.projects import (
     lockfiles_in,
 )
 from envkernels.model import Environment
+from envkernels.shared import is_shared_prefix
 
 __all__ = [
     "LOCKFILE_NAMES",
@@ -312,6 +313,7 @@ def build_record(
         status=status,
         problem=problem,
         hint=hint,
+        shared=is_shared_prefix(prefix),
     )
     if prefix.isascii() and (project is None or project.isascii()):
         return record

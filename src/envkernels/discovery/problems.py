@@ -111,6 +111,7 @@ def displayable(record: Environment) -> Environment:
         status="broken",
         problem=f"the path `{prefix}` is not valid UTF-8, so no kernelspec can name it",
         hint="rename the directory to a UTF-8 name (e.g. `mv` it), then list again",
+        shared=record.shared,
     )
 
 

@@ -44,6 +44,7 @@ from envkernels.discovery.context import Candidate, ScanContext
 from envkernels.discovery.probe import NO_INTERPRETER, SPECIFICITY, build_record, environment_from_prefix
 from envkernels.errors import NotFoundError
 from envkernels.model import Environment
+from envkernels.shared import shared_roots
 
 # The per-kind finders of step 4, in order.
 FINDERS = (uv, poetry, pdm, hatch, pipenv, venvs, conda, pixi, pyenv, system)
@@ -64,6 +65,8 @@ _KEY_VARS_PREFIXES = (
     "UV_PROJECT_ENVIRONMENT",
     "UV_PYTHON_INSTALL_DIR",
     "ENVKERNELS_ROOTS",
+    "ENVKERNELS_SHARED_ROOTS",
+    "ENVKERNELS_FORK_DIR",
 )
 
 _cache = DiscoveryCache()
@@ -88,6 +91,8 @@ def _cache_key(root_list: tuple[str, ...], default_roots: bool, cwd: str) -> tup
 
 def _candidates(ctx: ScanContext, root_list: Iterable[str], default_roots: bool) -> Iterator[Candidate]:
     yield from roots.find_in(ctx, root_list)
+    # The administrator's shared roots are seen by every caller, whatever else it asked for.
+    yield from roots.find_in(ctx, shared_roots())
     if not default_roots:
         return
     yield from roots.find_in(ctx, roots.env_roots(ctx))

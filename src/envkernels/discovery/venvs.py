@@ -1,7 +1,9 @@
-"""venv and virtualenv environments kept in virtualenvwrapper's home.
+"""venv and virtualenv environments kept in virtualenvwrapper's home, and envkernels' forks.
 
-Where: ``$WORKON_HOME`` (virtualenvwrapper's setting), else ``~/.virtualenvs``. Each subdirectory
-holding ``pyvenv.cfg`` is one environment. Venvs anywhere else are reached through the roots
+Where: ``$WORKON_HOME`` (virtualenvwrapper's setting), else ``~/.virtualenvs``; and the directory
+``envkernels fork`` creates environments in (``$ENVKERNELS_FORK_DIR``, else
+``$XDG_DATA_HOME/envkernels/envs``). Each subdirectory holding ``pyvenv.cfg`` is one environment.
+Venvs anywhere else are reached through the roots
 (:mod:`envkernels.discovery.roots`) or the project of the current directory.
 """
 
@@ -21,6 +23,12 @@ def homes(ctx: ScanContext) -> list[str]:
     if workon:
         found.append(os.path.abspath(os.path.expanduser(workon)))
     found.append(os.path.join(ctx.home, ".virtualenvs"))
+    forks = ctx.env("ENVKERNELS_FORK_DIR")
+    found.append(
+        os.path.abspath(os.path.expanduser(forks))
+        if forks
+        else os.path.join(ctx.xdg("XDG_DATA_HOME", ".local/share"), "envkernels", "envs")
+    )
     return list(dict.fromkeys(found))
 
 

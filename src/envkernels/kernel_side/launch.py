@@ -12,9 +12,11 @@ What it does, in order:
    ``PATH`` and drop the server's variables that name another environment (``ENVKERNELS_UNSET``).
 3. Move this script's directory from the front of ``sys.path`` to the end: ``envkernels_kernel``
    stays importable, but nothing here can shadow the environment's own packages.
-4. If ipykernel is not importable, append the overlay for this interpreter
-   (``$ENVKERNELS_OVERLAY_ROOT/cp312``) to the END of ``sys.path``, asking the envkernels
-   installation (``$ENVKERNELS_HOST_PYTHON``) to build it first when missing. Nothing is
+4. If ipykernel is not importable, append the overlay for this interpreter to the END of
+   ``sys.path``: the first prepared one (``<dir>/cp312`` for each dir of
+   ``$ENVKERNELS_OVERLAY_DIRS``, read-only, built by an administrator), else
+   ``$ENVKERNELS_OVERLAY_ROOT/cp312``, asking the envkernels installation
+   (``$ENVKERNELS_HOST_PYTHON``) to build that one first when missing. Nothing is
    installed into the environment (unless the admin chose ``without_ipykernel = "install"``).
 5. Start ``ipykernel.kernelapp.IPKernelApp`` in this process (signals reach it directly) with
    the ``envkernels_kernel`` extension, passing the remaining arguments through.
@@ -111,13 +113,21 @@ def provide_ipykernel():
         ask_host(["--into-env"])
         if ipykernel_importable():
             return
+    tag = interpreter_tag()
+    for prepared in os.environ.get("ENVKERNELS_OVERLAY_DIRS", "").split(os.pathsep):
+        candidate = os.path.join(prepared, tag)
+        if prepared.strip() and os.path.isfile(os.path.join(candidate, "ipykernel", "__init__.py")):
+            sys.path.append(candidate)
+            if ipykernel_importable():
+                return
+            sys.path.remove(candidate)
     root = os.environ.get("ENVKERNELS_OVERLAY_ROOT")
     if not root:
         fail(
             "ipykernel is not installed in `%s`" % sys.prefix,
             "`uv pip install --python %s ipykernel`, or start the kernel through envkernels" % sys.executable,
         )
-    overlay = os.path.join(str(root), interpreter_tag())
+    overlay = os.path.join(str(root), tag)
     if not os.path.isfile(os.path.join(overlay, "ipykernel", "__init__.py")):
         ask_host(["--target", overlay])
     sys.path.append(overlay)

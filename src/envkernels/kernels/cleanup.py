@@ -34,6 +34,7 @@ from envkernels.discovery.projects import PROJECT_MARKERS, VENV_DIR_NAMES
 from envkernels.errors import ConflictError, UsageError
 from envkernels.kernels import cleanup_evidence as evidence
 from envkernels.kernels import running, trash
+from envkernels.shared import shared_root_of
 
 PROPOSED = "proposed"
 NEEDS_DECISION = "needs-decision"
@@ -109,7 +110,10 @@ def _is_env(path: Path) -> bool:
 
 
 def _yours(path: Path) -> bool:
-    """Owned and writable by the user, with a writable parent (else shared, or not ours to remove)."""
+    """Owned and writable by the user, with a writable parent, and not under a shared root (else
+    shared, or not ours to remove: root owns everything it can write, so ownership is not enough)."""
+    if shared_root_of(path) is not None:
+        return False
     try:
         st = path.lstat()
     except OSError:
@@ -355,6 +359,9 @@ def apply(
     real_roots = [os.path.realpath(r) for r in roots]
     movable, skipped = [], []
     for item in chosen:
+        if shared_root_of(item.path) is not None:
+            skipped.append((item.path, "inside a shared environment root: never moved"))
+            continue
         if os.path.islink(item.path) or not _inside(item.path, real_roots) or not _is_env(Path(item.path)):
             skipped.append((item.path, "no longer an environment inside the roots"))
             continue

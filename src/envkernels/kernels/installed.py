@@ -63,6 +63,7 @@ def install_settings(overlay_root: str | None = None) -> LaunchSettings:
         launcher=str(paths.launcher_script()),
         host_python=paths.host_python(),
         overlay_root=overlay_root or str(paths.overlay_root()),
+        overlay_dirs=tuple(overlay.overlay_dirs_from_environ()),
         provisioner=False,
     )
 

@@ -48,6 +48,7 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from traitlets import Bool, Enum, Float, List, Type, Unicode, default, observe
 
+from envkernels import shared
 from envkernels.discovery import discover, environment_from_prefix, mounts
 from envkernels.errors import EnvKernelsError, UsageError
 from envkernels.kernels import hidden, paths
@@ -146,6 +147,14 @@ class EnvKernelSpecManager(KernelSpecManager):
         config=True,
         help="Also look in the default places (conda's, pyenv's, poetry's, ... registries and PATH).",
     )
+    shared_roots = List(
+        Unicode(),
+        config=True,
+        help="Read-only directories of environments every user sees (an administrator's team "
+        "environments): their kernels say `team`, and envkernels never writes under them. "
+        "Default: `$ENVKERNELS_SHARED_ROOTS` (paths joined by the OS path separator). Exported to "
+        "the server's environment so kernels and their magics see the same roots.",
+    )
     hidden_kinds = List(
         Enum(list(KINDS)),
         config=True,
@@ -203,6 +212,13 @@ class EnvKernelSpecManager(KernelSpecManager):
     overlay_root = Unicode(
         config=True, help="Where ipykernel overlays are kept (default: envkernels' cache)."
     )
+    overlay_dirs = List(
+        Unicode(),
+        config=True,
+        help="Prepared, read-only ipykernel overlay directories (`envkernels kernels prepare --dest DIR`), "
+        "searched before a user's own overlay is built: with one for the kernel's Python, nothing "
+        "is downloaded. Default: `$ENVKERNELS_OVERLAY_DIRS` (paths joined by the OS path separator).",
+    )
     upgrade_native_twins = Bool(
         True,
         config=True,
@@ -242,8 +258,17 @@ class EnvKernelSpecManager(KernelSpecManager):
     def _overlay_root_default(self) -> str:
         return str(paths.overlay_root())
 
+    @default("overlay_dirs")
+    def _overlay_dirs_default(self) -> list[str]:
+        return [p for p in os.environ.get("ENVKERNELS_OVERLAY_DIRS", "").split(os.pathsep) if p.strip()]
+
+    @default("shared_roots")
+    def _shared_roots_default(self) -> list[str]:
+        return shared.split_paths(os.environ.get(shared.SHARED_ROOTS_VAR))
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        shared.configure(self.shared_roots)
         self._listing: Listing | None = None
         self._entries: dict[tuple[Environment, LaunchSettings], SpecEntry] = {}
         self._resources: dict[str, list[tuple[str, str]]] = {}
@@ -302,6 +327,13 @@ class EnvKernelSpecManager(KernelSpecManager):
             self._wrapped = wrapped
             self._listing = None
 
+    @observe("shared_roots")
+    def _shared_roots_changed(self, change: Any) -> None:
+        shared.configure(change["new"])
+        if hasattr(self, "_use_provisioner"):  # after __init__: the next listing sees the new roots
+            with self._lock:
+                self._listing = None
+
     @default("kernel_dirs")
     def _kernel_dirs_default(self) -> list[str]:
         # jupyter_client's default imports IPython (~0.5 s) only to find `~/.ipython/kernels`;
@@ -323,6 +355,7 @@ class EnvKernelSpecManager(KernelSpecManager):
             launcher=str(paths.launcher_script()),
             host_python=paths.host_python(),
             overlay_root=self.overlay_root,
+            overlay_dirs=tuple(self.overlay_dirs),
             without_ipykernel=self.without_ipykernel,
             display_format=self.display_name_format,
             provisioner=self._use_provisioner,

@@ -16,6 +16,9 @@ work itself there, so other tools that read kernel.json never need envkernels' P
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
@@ -24,7 +27,7 @@ from tornado import web
 from envkernels.core.layout import has_distribution
 from envkernels.errors import EnvKernelsError
 from envkernels.kernels import overlay
-from envkernels.kernels.spec import ENV_WITHOUT_IPYKERNEL, refusal
+from envkernels.kernels.spec import ENV_OVERLAY_DIRS, ENV_OVERLAY_ROOT, ENV_WITHOUT_IPYKERNEL, refusal
 from envkernels.model import Environment
 
 
@@ -48,18 +51,22 @@ def environment_of(kernel_spec: Any) -> Environment | None:
     return Environment.from_dict(record) if isinstance(record, dict) else None
 
 
-async def prepare(env: Environment, mode: str) -> None:
+async def prepare(
+    env: Environment, mode: str, root: str | None = None, dirs: Sequence[str] | None = None
+) -> None:
     """Make ``env`` startable: raise KernelStartError when it is broken or unsupported, or when
-    ipykernel cannot be provided."""
+    ipykernel cannot be provided. ``root`` and ``dirs``: the spec's overlay root and prepared
+    overlay directories (a prepared overlay is used as it is: nothing is downloaded)."""
     if not env.ok:
         raise KernelStartError(refusal(env), env.hint)
     if await asyncio.to_thread(has_distribution, env.prefix, "ipykernel"):
         return
     try:
-        if mode == "install":
+        if mode == "install" and not env.shared:
             await asyncio.to_thread(overlay.install_ipykernel, env)
         else:
-            await asyncio.to_thread(overlay.ensure_overlay, env)
+            where = Path(root) if root else None
+            await asyncio.to_thread(overlay.ensure_overlay, env, where, dirs)
     except EnvKernelsError as exc:
         raise KernelStartError(
             f"could not provide ipykernel for `{env.prefix}`: {exc.message}", exc.hint
@@ -73,6 +80,8 @@ class EnvKernelProvisioner(LocalProvisioner):
         """Refuse broken and unsupported environments, provide ipykernel, then launch as usual."""
         env = environment_of(self.kernel_spec)
         if env is not None:
-            mode = (self.kernel_spec.env or {}).get(ENV_WITHOUT_IPYKERNEL, "overlay")
-            await prepare(env, mode)
+            spec_env = self.kernel_spec.env or {}
+            mode = spec_env.get(ENV_WITHOUT_IPYKERNEL, "overlay")
+            dirs = [d for d in spec_env.get(ENV_OVERLAY_DIRS, "").split(os.pathsep) if d]
+            await prepare(env, mode, spec_env.get(ENV_OVERLAY_ROOT), dirs)
         return await super().pre_launch(**kwargs)

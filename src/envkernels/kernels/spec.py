@@ -23,6 +23,7 @@ ENV_ID = "ENVKERNELS_ENV_ID"
 ENV_PREFIX = "ENVKERNELS_ENV_PREFIX"
 ENV_HOST_PYTHON = "ENVKERNELS_HOST_PYTHON"
 ENV_OVERLAY_ROOT = "ENVKERNELS_OVERLAY_ROOT"
+ENV_OVERLAY_DIRS = "ENVKERNELS_OVERLAY_DIRS"
 ENV_WITHOUT_IPYKERNEL = "ENVKERNELS_WITHOUT_IPYKERNEL"
 ENV_PATH_PREPEND = "ENVKERNELS_PATH_PREPEND"
 ENV_UNSET = "ENVKERNELS_UNSET"
@@ -40,6 +41,7 @@ class LaunchSettings:
     without_ipykernel: str = "overlay"
     display_format: str = DEFAULT_DISPLAY_FORMAT
     provisioner: bool = True
+    overlay_dirs: tuple[str, ...] = ()  # prepared, read-only overlays, searched before overlay_root
 
 
 def short_version(env: Environment) -> str:
@@ -51,12 +53,17 @@ def short_version(env: Environment) -> str:
 
 
 def display_name(env: Environment, fmt: str = DEFAULT_DISPLAY_FORMAT) -> str:
-    """A name people can read: ``Python 3.12 (uv: myproject)``; broken ones say so."""
+    """A name people can read: ``Python 3.12 (uv: myproject)``; broken ones say so.
+
+    A shared environment (an administrator's, under a shared root) shows ``team`` as its kind:
+    ``Python 3.12 (team: analytics)``; ``{tool}`` is always the real kind.
+    """
     language = "PyPy" if env.implementation == "pypy" else "Python"
     fields = {
         "language": language,
         "version": short_version(env),
-        "kind": env.kind,
+        "kind": "team" if env.shared else env.kind,
+        "tool": env.kind,
         "name": env.name,
         "id": env.id,
         "prefix": env.prefix,
@@ -84,9 +91,14 @@ def kernel_env(env: Environment, activation: Activation, settings: LaunchSetting
             ENV_PREFIX: env.prefix,
             ENV_HOST_PYTHON: settings.host_python,
             ENV_OVERLAY_ROOT: settings.overlay_root,
-            ENV_WITHOUT_IPYKERNEL: settings.without_ipykernel,
+            # Nothing is installed into a shared environment: it gets the overlay instead.
+            ENV_WITHOUT_IPYKERNEL: "overlay"
+            if env.shared and settings.without_ipykernel == "install"
+            else settings.without_ipykernel,
         }
     )
+    if settings.overlay_dirs:
+        variables[ENV_OVERLAY_DIRS] = os.pathsep.join(settings.overlay_dirs)
     if activation.path_prepend:
         variables[ENV_PATH_PREPEND] = os.pathsep.join(activation.path_prepend)
     if activation.unset:

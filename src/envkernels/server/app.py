@@ -15,6 +15,8 @@ from traitlets import Bool, Float, Int, List, Unicode, default
 
 from envkernels.server.handlers import routes
 from envkernels.server.service import EnvironmentService, ServiceConfig
+from envkernels.shared import SHARED_ROOTS_VAR, split_paths
+from envkernels.shared import configure as configure_shared_roots
 
 ROOTS_ENV_VAR = "ENVKERNELS_ROOTS"
 
@@ -57,6 +59,13 @@ class EnvKernelsApp(ExtensionApp):
         config=True,
         help="Also look in the default places (conda's, pyenv's, poetry's, ... registries, "
         "the running Python).",
+    )
+    shared_roots = List(
+        Unicode(),
+        config=True,
+        help="Read-only directories of environments every user sees (the administrator's team "
+        f"environments; see c.EnvKernelSpecManager.shared_roots). Default: `${SHARED_ROOTS_VAR}`. "
+        "Their environments are `shared` in the records; a sync of one is refused (fork it).",
     )
     audit_db = Unicode(
         None,
@@ -155,6 +164,17 @@ class EnvKernelsApp(ExtensionApp):
         "Off by default: uv gets `--no-build` and a lock offering only an sdist is refused.",
     )
 
+    allow_fork = Bool(
+        True,
+        config=True,
+        help="Allow `POST .../fork`: a user makes their own environment (inside the server root, or "
+        "in their forks directory) from another one's exact lock, e.g. from a shared environment.",
+    )
+
+    @default("shared_roots")
+    def _shared_roots_default(self) -> list[str]:
+        return split_paths(os.environ.get(SHARED_ROOTS_VAR))
+
     @default("roots")
     def _roots_default(self) -> list[str]:
         raw = os.environ.get(ROOTS_ENV_VAR, "")
@@ -180,6 +200,7 @@ class EnvKernelsApp(ExtensionApp):
         from envkernels.server.work import WorkPools
 
         self.syncs_running: set[str] = set()
+        configure_shared_roots(self.shared_roots)
         self.service = EnvironmentService(self.service_config())
         self.pools = WorkPools(heavy_workers=self.heavy_workers, heavy_queue=self.heavy_queue)
         limits.configure(
@@ -215,6 +236,7 @@ class EnvKernelsApp(ExtensionApp):
             allow_sync=self.allow_sync,
             allow_direct_sources=self.allow_direct_sources,
             allow_builds=self.allow_builds,
+            allow_fork=self.allow_fork,
         )
 
     async def stop_extension(self) -> None:

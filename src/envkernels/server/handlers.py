@@ -258,6 +258,31 @@ class SyncHandler(EnvKernelsHandler):
                 running.discard(env_id)
 
 
+class ForkHandler(EnvKernelsHandler):
+    """``POST environments/{id}/fork`` with ``{"dest"?}``: a personal copy from the environment's lock.
+
+    The new environment is registered as a kernel and the kernel listing is refreshed at once.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self, env_id: str) -> None:
+        body = self.json_body()
+        if not self.service.config.allow_fork:
+            raise ApiError(
+                403,
+                "this server does not allow forking environments",
+                "an administrator can set `c.EnvKernelsApp.allow_fork = True`",
+                "fork-disabled",
+            )
+        dest = body.get("dest")
+        result = await self.engine(self.service.fork, env_id, dest)
+        refresh = getattr(self.serverapp.kernel_spec_manager, "async_refresh", None)
+        if refresh is not None:
+            await refresh()
+        self.send(result, status=201)
+
+
 class TreeHandler(EnvKernelsHandler):
     """``GET environments/{id}/tree[?why=NAME]``: what pulls in what; why NAME is installed."""
 
@@ -304,6 +329,7 @@ def routes() -> list[tuple[str, type[EnvKernelsHandler]]]:
         (rf"{env}/audit/?", AuditHandler),
         (rf"{env}/lock/?", LockHandler),
         (rf"{env}/sync/?", SyncHandler),
+        (rf"{env}/fork/?", ForkHandler),
         (rf"{env}/tree/?", TreeHandler),
         (rf"{env}/diff/?", DiffHandler),
         (rf"{API}/(?P<rest>.*)", NotFoundHandler),

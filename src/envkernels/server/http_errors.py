@@ -21,12 +21,14 @@ from envkernels.errors import (
 )
 from envkernels.limits import TooLargeError
 from envkernels.server.paths import OutsideRootError
+from envkernels.shared import SharedEnvironmentError
 from envkernels.sync.sources import SourcesNotAllowedError
 
 # Most specific first: BadInputError is also a ValueError, NotFoundError a LookupError.
 _STATUS: tuple[tuple[type[EnvKernelsError], int, str], ...] = (
     (OutsideRootError, 403, "outside-root"),
     (SourcesNotAllowedError, 403, "source-not-allowed"),
+    (SharedEnvironmentError, 403, "shared-environment"),
     (NotFoundError, 404, "not-found"),
     (ConflictError, 409, "conflict"),
     (CommandError, 409, "command-failed"),

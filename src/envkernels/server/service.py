@@ -46,6 +46,7 @@ class ServiceConfig:
     allow_sync: bool = True
     allow_direct_sources: bool = False
     allow_builds: bool = False
+    allow_fork: bool = True
 
 
 class EnvironmentService:
@@ -192,6 +193,22 @@ class EnvironmentService:
             }
         result = apply_sync(plan, env, lock_path=lock_path, policy=policy)
         return {"dry_run": False, **result.to_dict(), "text": result.summary()}
+
+    def fork(self, env_id: str, dest: object = None) -> dict[str, Any]:
+        """A personal copy of the environment from its exact lock (``envkernels fork``).
+
+        ``dest`` is relative to the server root (inside it); without one, the user's forks
+        directory (``~/.local/share/envkernels/envs/<name>-fork``), which no request names.
+        """
+        from envkernels.sync.fork import fork_environment
+
+        env = self.environment(env_id)
+        target = self.path(dest, "dest") if dest is not None else None
+        result = fork_environment(env, target, policy=self.source_policy())
+        data = result.to_dict()
+        data["environment"] = self.record(result.environment)
+        data["text"] = result.summary()
+        return data
 
     def source_policy(self) -> SourcePolicy:
         """What a REST sync may install: the server's index only, unless the administrator allows more."""

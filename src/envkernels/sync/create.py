@@ -83,32 +83,56 @@ def create_from_lock(
             hint="move it away, or pass `--target` with another path",
         )
     if not prefix.exists():
-        argv = [uv_binary(), "venv", str(prefix), "--quiet"]
-        version = python_request(lock)
-        if version == f"{sys.version_info[0]}.{sys.version_info[1]}":
-            # envkernels' own Python is that version: name it, so uv need not search (a pyenv shim
-            # under another HOME finds nothing) nor try to download one.
-            argv += ["--python", sys.executable]
-        elif version:
-            argv += ["--python", version]
-        if progress:
-            progress(f"creating `{prefix}`", 0, 1)
-        run(
-            argv,
-            env={"VIRTUAL_ENV": ""},
-            hint=f"uv could not create the environment (Python {version or 'any'})",
-        )
+        create_venv(prefix, python_request(lock), progress=progress)
     env = environment_from_prefix(prefix)
     result = apply_sync(plan_sync(lock, env), env, lock_path=lock_path, progress=progress, policy=policy)
     env = environment_from_prefix(prefix)
-    kernelspec = note = None
-    if install_kernel:
-        try:
-            from envkernels.kernels.installed import install_kernelspec
-
-            kernelspec = install_kernelspec(env)
-        except ImportError:
-            note = "kernelspec not installed: envkernels' kernel support is not available"
-        except EnvKernelsError as exc:
-            note = f"kernelspec not installed: {exc.message}"
+    kernelspec, note = register_kernel(env) if install_kernel else (None, None)
     return CreateResult(environment=env, sync=result, kernelspec=kernelspec, kernel_note=note)
+
+
+def create_venv(
+    prefix: Path, version: str | None, *, python: str | None = None, progress: Progress | None = None
+) -> None:
+    """``uv venv PREFIX`` for the Python ``version`` (``3.12``) or the interpreter ``python`` names."""
+    argv = [uv_binary(), "venv", str(prefix), "--quiet"]
+    if python:
+        argv += ["--python", python]
+    elif version == f"{sys.version_info[0]}.{sys.version_info[1]}":
+        # envkernels' own Python is that version: name it, so uv need not search (a pyenv shim
+        # under another HOME finds nothing) nor try to download one.
+        argv += ["--python", sys.executable]
+    elif version:
+        argv += ["--python", version]
+    if progress:
+        progress(f"creating `{prefix}`", 0, 1)
+    run(
+        argv,
+        env={"VIRTUAL_ENV": ""},
+        hint=f"uv could not create the environment (Python {python or version or 'any'})",
+    )
+
+
+def register_kernel(env: Environment) -> tuple[str | None, str | None]:
+    """Install ``env``'s kernelspec: (its directory, None), or (None, why it was not installed).
+
+    An ipykernel overlay that cannot be built now (the index unreachable) does not keep the
+    kernel from being registered: its first start builds it, or says why it cannot.
+    """
+    try:
+        from envkernels.kernels.installed import install_kernelspec
+    except ImportError:
+        return None, "kernelspec not installed: envkernels' kernel support is not available"
+    try:
+        return install_kernelspec(env), None
+    except EnvKernelsError as exc:
+        first = exc
+    try:
+        spec = install_kernelspec(env, build_overlay=False)
+    except EnvKernelsError as exc:
+        return None, f"kernelspec not installed: {exc.message}"
+    return (
+        spec,
+        f"the ipykernel overlay could not be built now ({first.message}); "
+        "the kernel's first start tries again",
+    )

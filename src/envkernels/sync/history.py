@@ -21,6 +21,7 @@ from envkernels.core.atomic import atomic_write_text
 from envkernels.core.layout import prefix_hash
 from envkernels.core.records import utc_stamp, who
 from envkernels.model import Environment
+from envkernels.shared import shared_root_of
 
 if TYPE_CHECKING:
     from envkernels.core.distributions import InstalledDistribution
@@ -30,15 +31,24 @@ PENDING_FILE = "pending.json"
 
 
 def history_dir(env: Environment, *, create: bool = True) -> Path:
-    """The environment's history directory (see the module docstring for where)."""
+    """The environment's history directory (see the module docstring for where).
+
+    A shared environment's is always the cache side: nothing is written under a shared root.
+    """
     inside = Path(env.prefix) / ".envkernels"
-    if inside.is_dir() and os.access(inside, os.W_OK):
-        return inside
-    if os.access(env.prefix, os.W_OK) and not inside.exists():
-        if create:
-            inside.mkdir(exist_ok=True)
-        return inside
-    outside = cache_dir() / "envs" / prefix_hash(env.prefix)
+    if not (env.shared or shared_root_of(env.prefix) is not None):
+        if inside.is_dir() and os.access(inside, os.W_OK):
+            return inside
+        if os.access(env.prefix, os.W_OK) and not inside.exists():
+            if create:
+                inside.mkdir(exist_ok=True)
+            return inside
+    return outside_dir(env.prefix, create=create)
+
+
+def outside_dir(prefix: str, *, create: bool = True) -> Path:
+    """``<cache>/envs/<hash8-of-prefix>/``: the history kept outside the environment."""
+    outside = cache_dir() / "envs" / prefix_hash(prefix)
     if create:
         outside.mkdir(parents=True, exist_ok=True)
     return outside

@@ -36,6 +36,7 @@ from envkernels.lockfiles.select import (
     python_version_tuple,
 )
 from envkernels.model import Environment
+from envkernels.shared import refuse_change
 from envkernels.sync.sources import PackageSource, package_sources
 from envkernels.sync.uvcall import uses_lock_urls
 
@@ -254,6 +255,8 @@ def plan_sync(
     caller has just read it; else ``reuse`` (as for ``scan_distributions``) spares re-reading
     the metadata folders that have not changed.
     """
+    # A shared environment is the administrator's: it is never planned for a change (fork it).
+    refuse_change(env.id, env.prefix, "sync")
     if not isinstance(lock, Lock):
         lock = read_lock(lock)
     if env.status != "ok" and not only_interrupted(env):  # a rollback must be able to run
