@@ -42,23 +42,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Audit and print; returns the exit code."""
     import sys
-    from pathlib import Path
 
-    from envkernels.audit.run import audit_environment, audit_lockfile, sbom_for
+    from envkernels import api
+    from envkernels.audit.run import sbom_for
     from envkernels.audit.sbom import write_sbom
     from envkernels.cli.output import print_error, print_json, print_warning
 
-    if args.target and Path(args.target).is_file():
-        report = audit_lockfile(
-            args.target, db=args.db, api_url=args.api_url, licenses=args.licenses, deadline=args.deadline
-        )
-    else:
-        from envkernels.discovery import resolve_target
-
-        env = resolve_target(args.target)
-        report = audit_environment(
-            env, db=args.db, api_url=args.api_url, licenses=args.licenses, deadline=args.deadline
-        )
+    report = api.audit(
+        args.target, db=args.db, api_url=args.api_url, licenses=args.licenses, deadline=args.deadline
+    )
 
     for f in report.findings:
         if f.code == "source-unavailable":
@@ -72,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(report.to_dict())
     else:
         _print_text(report)
-    return 1 if any(f.severity == "error" for f in report.findings) else 0
+    return 1 if api.problems(report, "error") else 0
 
 
 def _print_text(report: Any) -> None:

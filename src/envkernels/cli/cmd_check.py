@@ -45,14 +45,15 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
+    from envkernels import api
     from envkernels.cli import verdicts
     from envkernels.cli.output import check_exit_code, json_text, print_error, print_report_text
-    from envkernels.inspect.check import cached_stamps, check_environment
+    from envkernels.inspect.check import cached_stamps
 
     cacheable = not (args.lock or args.notebook or os.environ.get("ENVKERNELS_NO_CACHE"))
     env, stamps = verdicts.resolve(args.target)
-    report = check_environment(env, lock=args.lock, notebook=args.notebook)
-    problems = report.extra.get("input_errors", [])
+    report = api.check(env, lock=args.lock, notebook=args.notebook)
+    problems = api.input_errors(report)
     if problems:
         for prob in problems:
             print_error(prob["message"], prob.get("hint"))

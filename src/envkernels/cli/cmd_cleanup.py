@@ -50,7 +50,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """List leftovers; apply, undo, list or empty the trash; exit 0 (2 on bad input)."""
-    from envkernels.cli.inputs import require_directories
     from envkernels.errors import UsageError
 
     if args.older_than is not None and not args.empty_trash:
@@ -58,57 +57,44 @@ def run(args: argparse.Namespace) -> int:
             "`--older-than` goes with `--empty-trash`",
             hint="`envkernels cleanup --empty-trash --older-than 30`",
         )
-    if args.older_than is not None and args.older_than < 0:
-        raise UsageError("`--older-than` takes a number of days, 0 or more", hint="`--older-than 30`")
     if args.undo is not None:
         return _undo(args)
     if args.trash:
         return _list_trash(args)
     if args.empty_trash:
         return _empty(args)
-    roots = args.root or ["."]
-    require_directories(roots)
-    return _listing(args, roots)
+    return _listing(args, args.root or ["."])
 
 
 def _listing(args: argparse.Namespace, roots: list[str]) -> int:
+    from envkernels import api
     from envkernels.cli.output import print_json, print_warning
-    from envkernels.kernels.cleanup import NEEDS_DECISION, PROPOSED, apply, find_leftovers, human_size, select
+    from envkernels.kernels.cleanup import NEEDS_DECISION, human_size
 
-    leftovers = find_leftovers(roots)
-    applying = args.apply is not None
-    chosen = select(leftovers, args.apply) if applying else []
-    entry, skipped = apply(chosen, roots) if chosen else (None, [])
-    moved = [item["original"] for item in entry.items] if entry else []
-    proposed = [i for i in leftovers if i.status == PROPOSED]
+    result = api.cleanup(roots, apply=args.apply)
+    leftovers = list(result.leftovers)
     if args.json:
-        print_json(
-            {
-                "applied": applying,
-                "leftovers": [item.to_dict() for item in leftovers],
-                "moved": moved,
-                "skipped": [{"path": p, "why": why} for p, why in skipped],
-                "trash_id": entry.id if entry else None,
-                "proposed_size": sum(i.size for i in proposed),
-            }
-        )
+        print_json(result.to_dict())
     elif leftovers:
         _print_text(leftovers, human_size)
-    for path, why in skipped:
+    for path, why in result.skipped:
         print_warning(f"`{path}` was left in place: {why}")
     if not leftovers:
         print("no leftover environments found", file=sys.stderr)
         return 0
     deciding = sum(1 for i in leftovers if i.status == NEEDS_DECISION)
-    if applying:
-        size = human_size(sum(i.size for i in leftovers if i.path in moved))
-        if entry and moved:
-            print(f"moved {len(moved)} environment(s) ({size}) to the trash as `{entry.id}`", file=sys.stderr)
-            print(f"hint: `envkernels cleanup --undo {entry.id}` puts them back", file=sys.stderr)
+    if result.applied:
+        if result.trash_id and result.moved:
+            size = human_size(result.moved_size)
+            print(
+                f"moved {len(result.moved)} environment(s) ({size}) to the trash as `{result.trash_id}`",
+                file=sys.stderr,
+            )
+            print(f"hint: `envkernels cleanup --undo {result.trash_id}` puts them back", file=sys.stderr)
         else:
             print("nothing moved", file=sys.stderr)
         return 0
-    summary = f"{len(proposed)} proposed ({human_size(sum(i.size for i in proposed))})"
+    summary = f"{len(result.proposed)} proposed ({human_size(result.proposed_size)})"
     if deciding:
         summary += f", {deciding} need(s) a decision"
     print(f"{summary}; nothing moved (dry run)", file=sys.stderr)
@@ -152,10 +138,10 @@ def _print_text(leftovers: list[Any], human_size: Any) -> None:
 
 
 def _undo(args: argparse.Namespace) -> int:
+    from envkernels import api
     from envkernels.cli.output import print_json
-    from envkernels.kernels import trash
 
-    entry = trash.undo(args.undo or None)
+    entry = api.cleanup_undo(args.undo or None)
     if args.json:
         print_json(entry.to_dict())
     for item in entry.items:
@@ -165,11 +151,11 @@ def _undo(args: argparse.Namespace) -> int:
 
 
 def _list_trash(args: argparse.Namespace) -> int:
+    from envkernels import api
     from envkernels.cli.output import print_json, print_table
-    from envkernels.kernels import trash
     from envkernels.kernels.cleanup import human_size
 
-    found = trash.entries()
+    found = api.trash_entries()
     if args.json:
         print_json([e.to_dict() for e in found])
         return 0
@@ -194,11 +180,11 @@ def _list_trash(args: argparse.Namespace) -> int:
 
 
 def _empty(args: argparse.Namespace) -> int:
+    from envkernels import api
     from envkernels.cli.output import print_json
-    from envkernels.kernels import trash
     from envkernels.kernels.cleanup import human_size
 
-    removed = trash.empty(args.older_than)
+    removed = api.empty_trash(args.older_than)
     if args.json:
         print_json({"removed": [e.to_dict() for e in removed], "freed": sum(e.size for e in removed)})
     print(

@@ -20,12 +20,10 @@ def run(args: argparse.Namespace) -> int:
     """Print the diagnosis; exit 1 when an error-level finding is present."""
     import sys
 
-    from envkernels.cli.inputs import require_directories
+    from envkernels import api
     from envkernels.cli.output import paint, print_json, print_table
-    from envkernels.kernels.doctor import diagnose
 
-    require_directories(args.root)
-    diag = diagnose(roots=args.root, default_roots=not args.no_default_roots)
+    diag = api.doctor(roots=args.root, default_roots=not args.no_default_roots)
     failing = any(f.severity == "error" for f in diag.findings)
     if args.json:
         print_json(diag.to_dict())

@@ -148,7 +148,7 @@ def _unhide(args: argparse.Namespace) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from envkernels.cli.inputs import require_directories
+    from envkernels.api import require_directories
     from envkernels.discovery import discover, resolve_target
     from envkernels.kernels.installed import install_kernelspec
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from envkernels.cli.inputs import require_directories
+from envkernels import api
 from envkernels.cli.output import print_json, print_table, print_warning
-from envkernels.discovery import discover
-from envkernels.errors import UsageError
 from envkernels.model import KINDS
 
 
@@ -52,16 +50,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: 
 
 def run(args: argparse.Namespace) -> int:
     """List environments; exit 0 (2 for an unknown --kind)."""
-    bad = [k for k in args.kind if k not in KINDS]
-    if bad:
-        raise UsageError(f"unknown kind `{bad[0]}`", hint=f"kinds are: {', '.join(KINDS)}")
-    require_directories(args.root)
     roots = list(args.root)
     if not args.no_default_roots and os.getcwd() not in roots:
         roots.append(os.getcwd())  # where the command runs, as a server's root is its root_dir
-    envs = discover(roots=roots, default_roots=not args.no_default_roots)
-    if args.kind:
-        envs = [e for e in envs if e.kind in args.kind]
+    envs = api.list_environments(roots=roots, default_roots=not args.no_default_roots, kinds=args.kind)
     if args.json:
         print_json([e.to_dict() for e in envs])
     else:

@@ -32,15 +32,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Lock the target environment; exit 0 (2 on bad input)."""
+    from envkernels import api
     from envkernels.cli.output import print_json, print_warning
-    from envkernels.discovery.scan import resolve_target
-    from envkernels.lockfiles.writer import lock_environment
     from envkernels.sync.progress import TerminalProgress
 
-    env = resolve_target(args.target)
+    env = api.resolve(args.target)
     progress = TerminalProgress() if (args.progress or sys.stderr.isatty()) else None
     try:
-        result = lock_environment(
+        result = api.lock(
             env,
             output=args.output,
             notebook=args.notebook,

@@ -7,14 +7,11 @@ from the lock; creating implies applying.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from envkernels.model import Environment
     from envkernels.sync.apply import SourcePolicy
-    from envkernels.sync.plan import SyncPlan
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,59 +46,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _target_environment(target: str | None) -> Environment:
-    """The environment ``--target`` names; a venv prefix is probed directly.
-
-    ``resolve_target`` gives the same record for a directory holding ``pyvenv.cfg``, but importing
-    the scan machinery (every tool's module, the discovery cache) costs more than the probe, and a
-    sync's start-up is measured against a bare ``uv pip sync``.
-    """
-    if target is not None:
-        expanded = os.path.expanduser(target)
-        if os.path.isfile(os.path.join(expanded, "pyvenv.cfg")):
-            from envkernels.discovery.probe import environment_from_prefix
-
-            return environment_from_prefix(expanded)
-    from envkernels.discovery.scan import resolve_target
-
-    return resolve_target(target)
-
-
 def _policy(args: argparse.Namespace) -> SourcePolicy:
     """The CLI's source policy: direct sources only with ``--allow-direct-sources``; builds allowed."""
-    from envkernels.sync.apply import SourcePolicy
+    from envkernels import api
 
-    return SourcePolicy(
+    return api.source_policy(
         allow_direct_sources=args.allow_direct_sources,
         hint="check the sources marked `!` in the plan (`--dry-run`); "
         "`--allow-direct-sources` applies the lock with them",
     )
 
 
-def _needs_permission(plan: SyncPlan, policy: SourcePolicy) -> bool:
-    from envkernels.sync.sources import refused
-
-    return bool(
-        refused(
-            plan.sources,
-            allow_direct_sources=policy.allow_direct_sources,
-            allow_builds=policy.allow_builds,
-            allowed_origins=policy.allowed_origins,
-        )
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     """Plan or apply; exit 0, 2 on bad input or a failed sync."""
+    from envkernels import api
     from envkernels.cli.output import print_json, print_warning
     from envkernels.sync.progress import TerminalProgress
 
     progress = TerminalProgress() if (args.progress or sys.stderr.isatty()) else None
     try:
         if args.create:
-            from envkernels.sync.create import create_from_lock
-
-            created = create_from_lock(args.lock, args.target, progress=progress, policy=_policy(args))
+            created = api.create(args.lock, args.target, progress=progress, policy=_policy(args))
             if progress:
                 progress.close()
             if args.json:
@@ -117,11 +82,8 @@ def run(args: argparse.Namespace) -> int:
             elif created.kernel_note:
                 print_warning(created.kernel_note)
             return 0
-        from envkernels.sync.apply import apply_sync
-        from envkernels.sync.plan import plan_sync
-
-        env = _target_environment(args.target)
-        plan = plan_sync(args.lock, env)
+        env = api.resolve(args.target)
+        plan = api.plan(env, args.lock)
         for w in plan.warnings:
             print_warning(w)
         policy = _policy(args)
@@ -131,10 +93,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(plan.text())
                 if not plan.is_empty:
-                    needs = " --allow-direct-sources" if _needs_permission(plan, policy) else ""
+                    needs = " --allow-direct-sources" if api.refused(plan, policy) else ""
                     print(f"dry run: nothing changed; `--yes{needs}` carries the plan out", file=sys.stderr)
             return 0
-        result = apply_sync(plan, env, lock_path=args.lock, progress=progress, policy=policy)
+        result = api.sync(env, args.lock, planned=plan, progress=progress, policy=policy)
     finally:
         if progress:
             progress.close()

@@ -143,7 +143,7 @@ def answer(argv: Sequence[str]) -> int | None:
 
 
 def resolve(target: str | None) -> tuple[Environment, list[Any] | None]:
-    """The environment TARGET names (``discovery.resolve_target``) and the stamps of what naming it read.
+    """The environment TARGET names (:func:`envkernels.api.resolve`) and the stamps of what naming it read.
 
     The stamps are None when a discovery scan resolved it (what a scan depends on is the discovery
     cache's business), or when the record changed while it was being stamped.
@@ -152,8 +152,10 @@ def resolve(target: str | None) -> tuple[Environment, list[Any] | None]:
     from envkernels.discovery.probe import record_dependencies
     from envkernels.discovery.projects import PROJECT_MARKERS
 
+    from envkernels import api
+
     before = scan.cache_stats()
-    env = scan.resolve_target(target)
+    env = api.resolve(target)
     after = scan.cache_stats()
     if (before["scans"], before["hits"]) != (after["scans"], after["hits"]):
         return env, None
@@ -167,7 +169,7 @@ def resolve(target: str | None) -> tuple[Environment, list[Any] | None]:
     else:
         paths = [os.path.abspath(os.path.expanduser(target))]
     stamps = stamp_paths([*paths, *record_dependencies(env)])
-    again = scan.resolve_target(target)  # read after the stamps: a change in between is caught next time
+    again = api.resolve(target)  # read after the stamps: a change in between is caught next time
     return again, (stamps if again == env else None)
 
 
