@@ -1,10 +1,12 @@
-"""The engine calls behind the REST API: blocking, synchronous, one method per endpoint.
+"""The REST API's calls into the engine API (:mod:`envkernels.api`): one method per endpoint.
 
-Handlers run these in a worker thread (``asyncio.to_thread``) and turn the
-:class:`~envkernels.errors.EnvKernelsError` they raise into HTTP statuses. Every path a request
-names goes through :func:`~envkernels.server.paths.inside_root` first; nothing here runs a
+What is the server's own: its configuration (roots, audit source, license policy, what a sync
+may install), request paths resolved inside the server root (:func:`~envkernels.server.paths.inside_root`),
+size limits checked before reading (413), which files a request may write, and the JSON shape of
+its answers. Everything else is a call into :mod:`envkernels.api`, the same functions the CLI and
+the kernel worker call. Handlers run these in a worker thread and turn the
+:class:`~envkernels.errors.EnvKernelsError` they raise into HTTP statuses; nothing here runs a
 command a request chose (sync runs uv through the sync engine, with the lock as data).
-The engine modules are imported on first use so the server starts without loading them.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from envkernels import api
 from envkernels.errors import NotFoundError, UsageError
 from envkernels.limits import check_size
 from envkernels.model import Environment
-from envkernels.server import compare, graph
 from envkernels.server.paths import inside_root, relative_to_root
 
 if TYPE_CHECKING:
@@ -50,33 +52,27 @@ class ServiceConfig:
 
 
 class EnvironmentService:
-    """Discovery, check, audit, lock, sync, tree and diff for the environments the server sees."""
+    """The endpoints' engine calls for the environments the server sees, under its configuration."""
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
 
     # ---- discovery -------------------------------------------------------------------------
     def environments(self, fresh: bool = False) -> list[Environment]:
-        """Every environment discovery finds under the configured roots.
-
-        Discovery's cache is invalidated by changes on disk; ``fresh`` (the refresh endpoint)
-        scans regardless, for changes the cache cannot see (a registry file edited in place).
-        """
-        from envkernels.discovery import discover
-
-        return discover(
-            roots=list(self.config.roots), default_roots=self.config.default_roots, use_cache=not fresh
+        """Every environment discovery finds under the configured roots (``fresh``: scan regardless)."""
+        return api.list_environments(
+            roots=self.config.roots, default_roots=self.config.default_roots, fresh=fresh
         )
 
     def environment(self, env_id: str) -> Environment:
         """The environment whose ``id`` is ``env_id``; NotFoundError when no discovery produced it."""
-        for env in self.environments():
-            if env.id == env_id:
-                return env
-        raise NotFoundError(
-            f"no environment has the id `{env_id}`",
-            hint="GET envkernels/api/environments lists the ids (POST .../refresh rescans)",
-        )
+        try:
+            return api.environment_by_id(env_id, self.environments())
+        except NotFoundError as exc:
+            raise NotFoundError(
+                exc.message,
+                hint="GET envkernels/api/environments lists the ids (POST .../refresh rescans)",
+            ) from None
 
     def record(self, env: Environment) -> dict[str, Any]:
         """The environment record plus ``project_path``: the project relative to the root (or null)."""
@@ -88,27 +84,25 @@ class EnvironmentService:
         """A request's path resolved inside the server root (OutsideRootError/UsageError otherwise)."""
         return str(inside_root(self.config.root_dir, relative, what=what))
 
+    def existing_file(self, relative: object, what: str, label: str) -> str:
+        """:meth:`path`, which must be an existing file within its size limit (404, 413)."""
+        path = self.path(relative, what)
+        if not os.path.isfile(path):
+            raise NotFoundError(f"no {label} at `{relative}`", hint=_RELATIVE_HINT)
+        check_size(path)  # 413 before reading, not an input error after
+        return path
+
     # ---- check / audit -----------------------------------------------------------------------
     def check(self, env_id: str, lock: str | None = None, notebook: str | None = None) -> dict[str, Any]:
         """``check`` of one environment, optionally against a lock and with a notebook's imports."""
-        from envkernels.inspect.check import check_environment
-
         env = self.environment(env_id)
-        lock_path = self.path(lock, "lock") if lock is not None else None
-        nb_path = self.path(notebook, "notebook") if notebook is not None else None
-        if nb_path is not None and not os.path.isfile(nb_path):
-            raise NotFoundError(f"no notebook at `{notebook}`", hint=_RELATIVE_HINT)
-        if lock_path is not None and not os.path.isfile(lock_path):
-            raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
-        for named in (nb_path, lock_path):
-            if named is not None:
-                check_size(named)  # 413 before reading, not an input error after
-        return check_environment(env, lock=lock_path, notebook=nb_path).to_dict()
+        nb_path = self.existing_file(notebook, "notebook", "notebook") if notebook is not None else None
+        lock_path = self.existing_file(lock, "lock", "lockfile") if lock is not None else None
+        return api.check(env, lock=lock_path, notebook=nb_path).to_dict()
 
     def audit(self, env_id: str, licenses: bool | None = None) -> dict[str, Any]:
         """Known vulnerabilities (and, with ``licenses``, license statuses) of one environment."""
         from envkernels.audit.policy import AuditConfig
-        from envkernels.audit.run import audit_environment
 
         env = self.environment(env_id)
         want_licenses = self.config.licenses if licenses is None else licenses
@@ -124,7 +118,7 @@ class EnvironmentService:
             deadline=self.config.audit_deadline,
             authoritative=True,
         )
-        return audit_environment(env, licenses=want_licenses, config=server).to_dict()
+        return api.audit(env, licenses=want_licenses, config=server).to_dict()
 
     # ---- lock / sync -------------------------------------------------------------------------
     def lock(
@@ -136,8 +130,6 @@ class EnvironmentService:
         are written, so a request cannot replace a project file (``pyproject.toml``, a script);
         every earlier version is kept beside it as ``<name>.<UTC time>.bak``.
         """
-        from envkernels.lockfiles.writer import lock_environment
-
         env = self.environment(env_id)
         if path is None and notebook is None:
             raise UsageError(
@@ -162,36 +154,26 @@ class EnvironmentService:
             )
         if nb_path is not None and not os.path.isfile(nb_path):
             raise NotFoundError(f"no notebook at `{notebook}`", hint=_RELATIVE_HINT)
-        result = lock_environment(env, output=output, notebook=nb_path, hashes=hashes).to_dict()
+        result = api.lock(env, output=output, notebook=nb_path, hashes=hashes).to_dict()
         result["relative_path"] = relative_to_root(self.config.root_dir, output) if output else None
         return result
 
     def sync(self, env_id: str, lock: object, *, dry_run: bool) -> dict[str, Any]:
         """The plan that makes the environment match ``lock``; carried out unless ``dry_run``."""
-        from envkernels.sync.apply import apply_sync
-        from envkernels.sync.plan import plan_sync
-        from envkernels.sync.sources import refused
-
         env = self.environment(env_id)
         lock_path = self.path(lock, "lock")
         if not os.path.isfile(lock_path):
             raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
-        plan = plan_sync(lock_path, env)
+        plan = api.plan(env, lock_path)
         policy = self.source_policy()
         if dry_run:
-            blocked = refused(
-                plan.sources,
-                allow_direct_sources=policy.allow_direct_sources,
-                allow_builds=policy.allow_builds,
-                allowed_origins=policy.allowed_origins,
-            )
             return {
                 "dry_run": True,
                 "plan": plan.to_dict(),
                 "text": plan.text(),
-                "refused": [s.to_dict() for s in blocked],
+                "refused": [s.to_dict() for s in api.refused(plan, policy)],
             }
-        result = apply_sync(plan, env, lock_path=lock_path, policy=policy)
+        result = api.sync(env, lock_path, planned=plan, policy=policy)
         return {"dry_run": False, **result.to_dict(), "text": result.summary()}
 
     def fork(self, env_id: str, dest: object = None) -> dict[str, Any]:
@@ -212,14 +194,10 @@ class EnvironmentService:
 
     def source_policy(self) -> SourcePolicy:
         """What a REST sync may install: the server's index only, unless the administrator allows more."""
-        from envkernels.lockfiles.index_config import resolve_index_config
-        from envkernels.sync.apply import SourcePolicy
-        from envkernels.sync.sources import server_origins
-
-        return SourcePolicy(
+        return api.source_policy(
             allow_direct_sources=self.config.allow_direct_sources,
             allow_builds=self.config.allow_builds,
-            allowed_origins=server_origins(resolve_index_config().all),
+            index_only=True,
             hint="this server installs only pinned releases from its package index; an administrator "
             "can allow more with `c.EnvKernelsApp.allow_direct_sources` / `allow_builds`",
         )
@@ -227,44 +205,29 @@ class EnvironmentService:
     # ---- pictures: tree and diff ------------------------------------------------------------
     def tree(self, env_id: str, why: str | None = None) -> dict[str, Any]:
         """What pulls in what in the environment; with ``why``, the chains that explain that package."""
-        from envkernels.core.distributions import installed_distributions
-
         env = self.environment(env_id)
-        doc: dict[str, Any] = {"environment": self.record(env)}
-        doc.update(graph.dependency_tree(installed_distributions(env.prefix), env.python_version))
-        if why is not None:
-            paths = graph.why_paths(doc, why)
-            if paths is None:
-                raise NotFoundError(
-                    f"`{why}` is not installed in `{env.name}`",
-                    hint="GET .../tree without `why` lists the installed packages",
-                )
-            doc["why"] = {"package": why, "paths": paths}
+        try:
+            doc = api.tree(env, why=why)
+        except NotFoundError as exc:
+            raise NotFoundError(
+                exc.message, hint="GET .../tree without `why` lists the installed packages"
+            ) from None
+        doc["environment"] = self.record(env)
         return doc
 
     def diff(self, env_id: str, *, other: str | None = None, lock: str | None = None) -> dict[str, Any]:
         """The environment side by side with another environment (``other``) or a lockfile (``lock``)."""
-        from envkernels.core.distributions import installed_distributions
-
         if (other is None) == (lock is None):
             raise UsageError(
                 "a diff needs exactly one of `other` (an environment id) or `lock` (a path)",
                 hint="e.g. GET .../diff?other=<id> or .../diff?lock=project/pylock.toml",
             )
         env = self.environment(env_id)
-        left = compare.versions_of((d.name, d.version) for d in installed_distributions(env.prefix))
-        left_label = {"type": "environment", "id": env.id, "name": env.name, "prefix": env.prefix}
         if other is not None:
-            env2 = self.environment(other)
-            right = compare.versions_of((d.name, d.version) for d in installed_distributions(env2.prefix))
-            right_label = {"type": "environment", "id": env2.id, "name": env2.name, "prefix": env2.prefix}
-        else:
-            from envkernels.lockfiles.read import read_lock
-
-            lock_path = self.path(lock, "lock")
-            if not os.path.isfile(lock_path):
-                raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
-            parsed = read_lock(lock_path)
-            right = compare.versions_of((p.name, p.version) for p in parsed.packages)
-            right_label = {"type": "lock", "path": str(lock), "format": parsed.format}
-        return compare.compare(left, right, left_label=left_label, right_label=right_label)
+            return api.diff(env, other=self.environment(other))
+        lock_path = self.path(lock, "lock")
+        if not os.path.isfile(lock_path):
+            raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
+        doc = api.diff(env, lock=lock_path)
+        doc["right"]["path"] = str(lock)  # as the request named it, relative to the root
+        return doc
