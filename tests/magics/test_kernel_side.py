@@ -81,16 +81,15 @@ def test_notebook_path_comes_from_the_session_and_must_exist(
     assert ks.notebook_path(Shell()) == str(nb)
 
 
-def _result(findings: list[dict], kind: str = "report") -> ks.EnvResult:
-    return ks.EnvResult(
-        "check",
-        {
-            "kind": kind,
-            "data": {"environment": {"name": "x"}, "findings": findings},
-            "html": "<b>h</b>",
-            "text": "t",
-        },
-    )
+def _result(findings: list[dict]) -> ks.EnvResult:
+    """The kernel's result object for the worker's reply to a check that found ``findings``."""
+    from envkernels.model import Environment, Finding, Report
+    from envkernels.worker import Worker
+
+    env = Environment(id="x", kind="venv", name="x", prefix="/x", python=None, python_version=None)
+    report = Report(env, tuple(Finding.from_dict(f) for f in findings))
+    payload = Worker()._report(report, "Environment check")
+    return ks.EnvResult("check", dict(payload, html="<b>h</b>", text="t"))
 
 
 def test_result_is_ok_unless_a_warning_or_error_is_found() -> None:
@@ -176,7 +175,7 @@ def test_kernel_side_modules_load_in_an_old_python() -> None:
         "import envkernels_kernel as k, envkernels_widgets\n"
         "assert k.CellFeed().delta(['', 'import numpy']) == {'start': 0, 'sources': ['', 'import numpy']}\n"
         "assert k._parsers()['envcheck'].parse_args(['--strict']).strict\n"
-        "assert not k.EnvResult('check', {'kind': 'report', 'data': {'findings': [\n"
+        "assert not k.EnvResult('check', {'kind': 'report', 'ok': False, 'data': {'findings': [\n"
         "    {'code': 'c', 'severity': 'error', 'package': None, 'message': 'm'}]}}).ok\n"
         "print('ok')\n"
     )
@@ -215,21 +214,33 @@ def test_worker_backend_skips_stray_lines_and_late_replies_and_shows_progress(tm
     assert seen == ["halfway", "halfway"]
 
 
-def test_len_of_a_sync_result_is_its_number_of_changes() -> None:
-    """`len(%envsync ...)` counts the plan's changes (the shape `envkernels sync --json` prints)."""
-    plan = {
-        "install": [{"name": "a", "from": None, "to": "1"}],
-        "upgrade": [{"name": "b", "from": "1", "to": "2"}, {"name": "c", "from": "1", "to": "3"}],
-        "downgrade": [],
-        "reinstall": [],
-        "remove": [{"name": "d", "from": "1", "to": None}],
-        "is_empty": False,
-    }
-    planned = ks.EnvResult("plan_sync", {"kind": "plan", "data": plan})
-    assert len(planned) == 4 and not planned.ok
-    assert [c["action"] for c in planned.changes] == ["install", "upgrade", "upgrade", "remove"]
-    applied = ks.EnvResult("apply_sync", {"kind": "sync", "data": {"plan": plan, "applied": True}})
-    assert len(applied) == 4
-    empty = ks.EnvResult("plan_sync", {"kind": "plan", "data": {"install": [], "is_empty": True}})
-    assert len(empty) == 0 and empty.ok
-    assert len(ks.EnvResult("lock", {"kind": "lock", "data": {"packages": 12}})) == 12
+def test_len_of_a_sync_result_is_its_number_of_changes(
+    small_env: Path, tmp_path: Path, isolated_home: Path
+) -> None:
+    """`len(%envsync ...)` counts the changes the host sends: planned, then made, then none left."""
+    from envfactory import make_venv
+    from envkernels import api
+    from envkernels.worker import Worker
+
+    lock = tmp_path / "pylock.toml"
+    api.lock(api.resolve(str(small_env)), output=str(lock), hashes=False)
+    target = make_venv(tmp_path / "target", ["six==1.15.0"])
+    worker, facts = Worker(), {"prefix": str(target), "cwd": str(tmp_path)}
+
+    def ask(op: str) -> ks.EnvResult:
+        return ks.EnvResult(op, worker.run(op, {"lock": str(lock)}, facts, lambda _m: None))
+
+    planned = ask("plan_sync")
+    assert len(planned) == 2 and not planned.ok
+    assert [(c["action"], c["name"], c["to"]) for c in planned.changes] == [
+        ("install", "idna", "3.7"),
+        ("upgrade", "six", "1.16.0"),
+    ]
+    applied = ask("apply_sync")
+    assert len(applied) == 2 and applied.ok and applied.changes == planned.changes
+    empty = ask("plan_sync")
+    assert len(empty) == 0 and empty.ok and empty.changes == []
+    locked = ks.EnvResult(
+        "lock", worker.run("lock", {"output": "pylock.copy.toml", "hashes": False}, facts, lambda _m: None)
+    )
+    assert len(locked) == 2

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from envfactory import make_venv, uv, venv_python
-from envkernels.worker import Worker, _top_level_modules
+from envkernels import api
+from envkernels.kernel_side import envkernels_kernel
+from envkernels.worker import Worker
 
 
 def _talk(lines: list[str]) -> list[dict]:
@@ -82,21 +82,9 @@ def test_output_printed_by_engine_code_does_not_corrupt_replies(small_env: Path)
     assert "library chatter" in proc.stderr and "raw chatter" in proc.stderr
 
 
-def test_missing_engine_op_is_a_clear_error_not_a_fake_result(
-    monkeypatch: pytest.MonkeyPatch, small_env: Path
-) -> None:
-    import envkernels.worker as worker_mod
-
-    real_engine = worker_mod._engine
-
-    def gone(module: str, name: str, op: str):
-        return real_engine("envkernels.no_such_module", name, op)
-
-    monkeypatch.setattr(worker_mod, "_engine", gone)
-    reply = Worker().handle({"id": 1, "op": "audit", "args": {}, "facts": {"prefix": str(small_env)}})
-    assert reply["ok"] is False
-    assert reply["error"]["message"].startswith("`audit` is not available in this envkernels installation")
-    assert "ENVKERNELS_HOST_PYTHON" in reply["error"]["hint"]
+def test_the_worker_serves_exactly_the_ops_the_kernel_sends() -> None:
+    """Worker and kernel side ship in one wheel: every op the kernel may send has its engine call."""
+    assert tuple(Worker()._ops) == envkernels_kernel.OPS
 
 
 def test_an_internal_bug_becomes_one_error_line_and_the_worker_goes_on(small_env: Path) -> None:
@@ -107,41 +95,33 @@ def test_an_internal_bug_becomes_one_error_line_and_the_worker_goes_on(small_env
     assert good["ok"] is True
 
 
-def test_top_level_modules_of_distributions_come_from_their_files(magic_env: Path) -> None:
-    assert _top_level_modules(str(magic_env), {"requests"}) == {"requests"}
-    assert "ipywidgets" in _top_level_modules(str(magic_env), {"ipywidgets"})
-    assert _top_level_modules(str(magic_env), set()) == set()
+def test_modules_a_sync_changes_come_from_the_distributions_own_files(magic_env: Path) -> None:
+    """`%envsync --apply` names the loaded modules to restart for from the inventory (top_level.txt,
+    else RECORD), the reading every other rule uses."""
+    top = {d.name: d.top_level for d in api.installed(api.resolve(str(magic_env)))}
+    assert top["requests"] == ("requests",)
+    assert "ipywidgets" in top["ipywidgets"]
 
 
-def test_environment_record_is_reread_when_site_packages_change(tmp_path: Path) -> None:
-    prefix = make_venv(tmp_path / "env", ["six==1.16.0"])
-    w = Worker()
-    first = w._environment({"prefix": str(prefix)})
-    assert w._environment({"prefix": str(prefix)}) is first
-    # ipykernel arrives (without its dependencies: only the record's `has_ipykernel` matters here)
-    uv("pip", "install", "--python", str(venv_python(prefix)), "--quiet", "--no-deps", "ipykernel")
-    again = w._environment({"prefix": str(prefix)})
-    assert again is not first and again.has_ipykernel and not first.has_ipykernel
-
-
-def test_check_answers_are_cached_until_site_packages_change_and_the_cache_is_bounded(tmp_path: Path) -> None:
-    import envkernels.worker as worker_mod
-
+def test_check_answers_come_from_the_engines_cache_until_site_packages_change(tmp_path: Path) -> None:
     prefix = make_venv(tmp_path / "env", ["six==1.16.0"])
     w = Worker()
     facts = {"prefix": str(prefix), "cwd": str(tmp_path)}
     first = w.run("check", {}, facts, lambda _m: None)
-    assert w.run("check", {}, facts, lambda _m: None) is first
+    assert w.run("check", {}, facts, lambda _m: None) is first  # the same report: the same answer
     uv("pip", "install", "--python", str(venv_python(prefix)), "--quiet", "--no-deps", "requests==2.32.3")
     changed = w.run("check", {}, facts, lambda _m: None)
     assert changed is not first
     assert {f["package"] for f in changed["data"]["findings"] if f["code"] == "broken-requirement"} == {
         "requests"
     }
-    for i in range(worker_mod.CACHE_ENTRIES + 5):
-        # each run brings one more executed cell, so one more import: a new answer each time
-        w.run("check", {}, dict(facts, cells={"start": i, "sources": [f"import mod{i}"]}), lambda _m: None)
-    assert len(w._cache) == worker_mod.CACHE_ENTRIES
+    # an answer of the API's, to the same question: the worker adds rendering, nothing else
+    env = api.kernel_environment(str(prefix))
+    assert changed["data"] == api.check(env, imports=()).to_dict()
+    with_cell = w.run(
+        "check", {}, dict(facts, cells={"start": 0, "sources": ["import mod0"]}), lambda _m: None
+    )
+    assert "mod0" in json.dumps(with_cell["data"]["findings"])
 
 
 def test_the_worker_reads_the_kernels_cells_with_the_notebook_rules_and_asks_for_missing_ones() -> None:

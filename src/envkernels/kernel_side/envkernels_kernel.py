@@ -43,9 +43,6 @@ OPS = ("envs", "check", "lock", "audit", "plan_sync", "apply_sync")
 NOTEBOOK_LOCK_MIMETYPE = "application/vnd.envkernels.notebook-lock+json"
 # The comm target the JupyterLab extension opens (``{"op": "hello", "path"}``) to receive locks.
 COMM_TARGET = "envkernels"
-_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
-# The groups of a sync plan's JSON (`envkernels sync --json`), each a list of changes.
-_PLAN_GROUPS = ("install", "upgrade", "downgrade", "reinstall", "remove")
 
 
 class EnvKernelsMagicError(Exception):
@@ -71,10 +68,9 @@ class EnvironmentCheckFailed(EnvKernelsMagicError):
     """``%envcheck --strict`` found warnings or errors; ``result`` holds the full check."""
 
     def __init__(self, result: EnvResult) -> None:
-        bad = [f for f in result.findings if _SEVERITY_RANK.get(f.severity, 0) >= 1]
-        codes = ", ".join(sorted({f.code for f in bad}))
+        codes = ", ".join(sorted(set(result.problems)))
         super().__init__(
-            f"the environment check found {len(bad)} problem(s) at warning or above ({codes})",
+            f"the environment check found {len(result.problems)} problem(s) at warning or above ({codes})",
             "fix the findings above (each row names its fix), or drop `--strict`",
         )
         self.result = result
@@ -109,6 +105,8 @@ class EnvResult:
     ``kind`` is ``report`` (check/audit), ``environments``, ``lock``, ``plan`` or ``sync``. In a
     notebook it displays as HTML (or, where ipywidgets is importable in a kernel, as a widget
     with the HTML beside it for frontends without widgets); in a terminal as plain text.
+    Everything it says is what the host sent (the reply's ``ok``, ``count``, ``changes``,
+    ``problems``): the kernel side holds no rules about findings or plans.
     """
 
     def __init__(
@@ -122,6 +120,13 @@ class EnvResult:
         self.data: dict[str, Any] = payload.get("data") or {}
         self.html: str = payload.get("html") or ""
         self.text: str = payload.get("text") or ""
+        self._ok = bool(payload.get("ok", True))
+        count = payload.get("count")
+        self._count = count if isinstance(count, int) else 0
+        changes = payload.get("changes")
+        self._changes: list[dict[str, Any]] = changes if isinstance(changes, list) else []
+        problems = payload.get("problems")
+        self.problems: list[str] = problems if isinstance(problems, list) else []
         self.restart_needed: list[str] = []
         self.notes: list[str] = []
         self._runner = runner
@@ -136,14 +141,8 @@ class EnvResult:
     @property
     def ok(self) -> bool:
         """True when nothing at warning or above was found (check/audit), the plan is empty
-        (sync plan), or the operation succeeded (lock, applied sync)."""
-        if self.kind == "report":
-            return all(_SEVERITY_RANK.get(f.severity, 0) < 1 for f in self.findings)
-        if self.kind == "plan":
-            return bool(self.data.get("is_empty"))
-        if "ok" in self.data:
-            return bool(self.data["ok"])
-        return True
+        (sync plan), or the operation succeeded (lock, applied sync): the host's verdict."""
+        return self._ok
 
     @property
     def environment(self) -> dict[str, Any] | None:
@@ -165,26 +164,11 @@ class EnvResult:
     @property
     def changes(self) -> list[dict[str, Any]]:
         """A sync plan's (or an applied sync's) changes: ``{"action", "name", "from", "to"}``."""
-        plan = self.data.get("plan") if self.kind == "sync" else self.data
-        if not isinstance(plan, dict):
-            return []
-        return [
-            {"action": group, **change}
-            for group in _PLAN_GROUPS
-            for change in plan.get(group) or ()
-            if isinstance(change, dict)
-        ]
+        return list(self._changes)
 
     def __len__(self) -> int:
         """Environments listed, findings reported, a plan's (or applied sync's) changes, packages locked."""
-        if self.kind == "environments":
-            return len(self.data.get("environments") or ())
-        if self.kind in ("plan", "sync"):
-            return len(self.changes)
-        if self.kind == "lock":
-            packages = self.data.get("packages")
-            return packages if isinstance(packages, int) else 0
-        return len(self.data.get("findings") or ())
+        return self._count
 
     def __bool__(self) -> bool:
         return True
