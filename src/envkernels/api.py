@@ -29,7 +29,7 @@ from envkernels.model import KINDS, Environment, Finding, Report, severity_rank
 
 if TYPE_CHECKING:
     from envkernels.audit.policy import AuditConfig
-    from envkernels.inspect.installed import InstalledDistribution
+    from envkernels.core.distributions import InstalledDistribution
     from envkernels.kernels.cleanup import Leftover
     from envkernels.kernels.doctor import Diagnosis
     from envkernels.kernels.trash import TrashEntry
@@ -177,7 +177,7 @@ def kernel_environment(prefix: str | None) -> Environment:
             f"the kernel's environment `{prefix}` does not exist",
             "restart the kernel; `envkernels list` shows the environments",
         )
-    from envkernels.discovery.layout import site_packages_dirs
+    from envkernels.core.layout import site_packages_dirs
 
     hit = _KERNEL_ENVS.get(prefix)
     sp_dirs = hit[0][3] if hit else tuple(str(sp) for sp in site_packages_dirs(prefix))
@@ -246,7 +246,7 @@ def _search_path(entries: tuple[str, ...], prefix: str, base_prefix: str | None)
 
 def installed(env: Environment) -> list[InstalledDistribution]:
     """The distributions installed in ``env``, sorted by name (``%envs``' package table)."""
-    from envkernels.inspect.installed import installed_distributions
+    from envkernels.core.distributions import installed_distributions
 
     if not os.path.isdir(env.prefix):
         return []
@@ -512,8 +512,8 @@ def tree(env: Environment, *, why: str | None = None) -> TreeDoc:
 
     ``{"packages", "roots", ...}`` (docs/reference.md); NotFoundError when ``why`` is not installed.
     """
-    from envkernels.inspect.installed import installed_distributions
-    from envkernels.server import graph
+    from envkernels.core.distributions import installed_distributions
+    from envkernels.inspect import tree as graph
 
     doc: TreeDoc = {"environment": env.to_dict()}
     doc.update(graph.dependency_tree(installed_distributions(env.prefix), env.python_version))
@@ -534,8 +534,8 @@ def diff(env: Environment, *, other: Environment | None = None, lock: str | None
     Exactly one of ``other`` and ``lock`` (UsageError otherwise). ``{"left", "right", "rows",
     "summary"}``; each row is ``changed``, ``same``, ``only-left`` or ``only-right``.
     """
-    from envkernels.inspect.installed import installed_distributions
-    from envkernels.server import compare
+    from envkernels.core.distributions import installed_distributions
+    from envkernels.inspect import diff as compare
 
     if (other is None) == (lock is None):
         raise UsageError(

@@ -1,4 +1,4 @@
-"""The dependency tree (`GET .../tree`, server/graph.py) has `pipdeptree --json`'s edges, exactly.
+"""The dependency tree (`GET .../tree`, inspect/tree.py) has `pipdeptree --json`'s edges, exactly.
 
 pipdeptree runs from its own venv against each environment (`--python`). Compared: the set of
 packages and the set of (package, dependency) edges. Deliberate difference (docs/check.md): our
@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 
 from envkernels.core.distributions import installed_distributions
 from envkernels.discovery.probe import environment_from_prefix
-from envkernels.server import graph
+from envkernels.inspect import tree as graph
 
 # pipdeptree cannot read a METADATA that is not UTF-8 (it stops with a UnicodeDecodeError).
 PIPDEPTREE_FAILS = {"garbage-metadata"}

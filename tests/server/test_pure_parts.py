@@ -9,7 +9,8 @@ import pytest
 
 from envkernels.core.distributions import InstalledDistribution
 from envkernels.errors import BadInputError, CommandError, ConflictError, NotFoundError, UsageError
-from envkernels.server import compare, graph
+from envkernels.inspect import diff as compare
+from envkernels.inspect import tree as graph
 from envkernels.server.http_errors import api_error, error_body
 from envkernels.server.paths import OutsideRootError, inside_root, relative_to_root
 

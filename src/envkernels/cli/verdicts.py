@@ -148,11 +148,10 @@ def resolve(target: str | None) -> tuple[Environment, list[Any] | None]:
     The stamps are None when a discovery scan resolved it (what a scan depends on is the discovery
     cache's business), or when the record changed while it was being stamped.
     """
+    from envkernels import api
     from envkernels.discovery import scan
     from envkernels.discovery.probe import record_dependencies
     from envkernels.discovery.projects import PROJECT_MARKERS
-
-    from envkernels import api
 
     before = scan.cache_stats()
     env = api.resolve(target)
