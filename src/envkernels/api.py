@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from envkernels.lockfiles.writer import LockResult
     from envkernels.sync.apply import SourcePolicy, SyncResult
     from envkernels.sync.create import CreateResult
+    from envkernels.sync.fork import ForkResult
     from envkernels.sync.plan import SyncPlan
     from envkernels.sync.sources import PackageSource
 
@@ -467,6 +468,20 @@ def create(
     return create_from_lock(lock, target, progress=progress, policy=policy)
 
 
+def fork(
+    env: Environment,
+    dest: str | None = None,
+    *,
+    policy: SourcePolicy | None = None,
+    progress: Progress | None = None,
+) -> ForkResult:
+    """A personal copy of ``env`` at ``dest`` (default: the user's forks directory), made from
+    its exact lock, with its kernelspec installed (docs/kernels.md: shared environments)."""
+    from envkernels.sync.fork import fork_environment
+
+    return fork_environment(env, dest, progress=progress, policy=policy)
+
+
 # ---- audit -------------------------------------------------------------------------------------
 
 
@@ -502,6 +517,14 @@ def audit(
     if target and os.path.isfile(os.path.expanduser(target)):
         return audit_lockfile(os.path.expanduser(target), **kwargs)
     return audit_environment(resolve(target), **kwargs)
+
+
+def write_sbom(report: Report, path: str) -> str:
+    """Write the CycloneDX JSON SBOM of an audit ``report`` to ``path`` (atomically); the path written."""
+    from envkernels.audit.run import sbom_for
+    from envkernels.audit.sbom import write_sbom as write
+
+    return str(write(path, sbom_for(report)))
 
 
 # ---- pictures: tree and diff -------------------------------------------------------------------

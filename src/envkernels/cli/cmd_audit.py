@@ -44,8 +44,6 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from envkernels import api
-    from envkernels.audit.run import sbom_for
-    from envkernels.audit.sbom import write_sbom
     from envkernels.cli.output import print_error, print_json, print_warning
 
     report = api.audit(
@@ -58,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         elif f.severity == "warning" and f.code.startswith("advisory-"):
             print_warning(f.message, f.hint)
     if args.sbom:
-        path = write_sbom(args.sbom, sbom_for(report))
+        path = api.write_sbom(report, args.sbom)
         print(f"wrote the SBOM to `{path}`", file=sys.stderr)
     if args.json:
         print_json(report.to_dict())

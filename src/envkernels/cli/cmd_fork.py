@@ -10,7 +10,7 @@ import argparse
 import sys
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `fork` parser."""
     p = sub.add_parser("fork", help="make your own environment from another one's exact lock")
     p.add_argument("source", metavar="SHARED_ENV", help="the environment to copy: an id, name or prefix")
@@ -35,20 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fork; exit 0, 2 on bad input or a failed step."""
+    from envkernels import api
     from envkernels.cli.output import print_json, print_warning
-    from envkernels.discovery.scan import resolve_target
-    from envkernels.sync.apply import SourcePolicy
-    from envkernels.sync.fork import fork_environment
     from envkernels.sync.progress import TerminalProgress
 
-    source = resolve_target(args.source)
-    policy = SourcePolicy(
+    source = api.resolve(args.source)
+    policy = api.source_policy(
         allow_direct_sources=args.allow_direct_sources,
         hint="`--allow-direct-sources` copies them as the source environment has them",
     )
     progress = TerminalProgress() if (args.progress or sys.stderr.isatty()) else None
     try:
-        result = fork_environment(source, args.dest, progress=progress, policy=policy)
+        result = api.fork(source, args.dest, progress=progress, policy=policy)
     finally:
         if progress:
             progress.close()

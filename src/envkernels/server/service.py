@@ -182,11 +182,9 @@ class EnvironmentService:
         ``dest`` is relative to the server root (inside it); without one, the user's forks
         directory (``~/.local/share/envkernels/envs/<name>-fork``), which no request names.
         """
-        from envkernels.sync.fork import fork_environment
-
         env = self.environment(env_id)
         target = self.path(dest, "dest") if dest is not None else None
-        result = fork_environment(env, target, policy=self.source_policy())
+        result = api.fork(env, target, policy=self.source_policy())
         data = result.to_dict()
         data["environment"] = self.record(result.environment)
         data["text"] = result.summary()
