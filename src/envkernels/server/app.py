@@ -115,6 +115,13 @@ class EnvKernelsApp(ExtensionApp):
         config=True,
         help="Treat a package whose license cannot be read as denied (None: leave it to the project).",
     )
+    recheck_interval = Float(
+        60.0,
+        config=True,
+        help="Seconds between looks for environments changed since their last check (installed or "
+        "removed packages); a changed one is re-checked in the background, at low priority, and its "
+        "verdict in the listing follows. 0 turns the background re-check off.",
+    )
     heavy_workers = Int(
         4,
         config=True,
@@ -206,6 +213,7 @@ class EnvKernelsApp(ExtensionApp):
         limits.configure(
             lock=self.max_lock_bytes, notebook=self.max_notebook_bytes, request=self.max_request_bytes
         )
+        self._start_verdicts()
         base_url = self.serverapp.base_url if self.serverapp else "/"
         roots = ", ".join(self.service.config.roots) or "-"
         self.log.info("envkernels: REST API under %senvkernels/api/ (roots: %s)", base_url, roots)
@@ -239,11 +247,53 @@ class EnvKernelsApp(ExtensionApp):
             allow_fork=self.allow_fork,
         )
 
+    def _start_verdicts(self) -> None:
+        """The kept verdicts, and the background re-check of environments that changed since theirs."""
+        from envkernels.server.verdicts import BackgroundRechecker, VerdictStore
+
+        self.verdicts = VerdictStore()
+        self.rechecker = BackgroundRechecker(self._recheck)
+        self._recheck_timer: Any = None
+        if self.recheck_interval > 0:
+            from tornado.ioloop import PeriodicCallback
+
+            self._recheck_timer = PeriodicCallback(self._look_for_changes, self.recheck_interval * 1000)
+            self._recheck_timer.start()
+
+    def _recheck(self, env_id: str) -> None:
+        """One background re-check (on the re-check thread): check, and keep its verdict."""
+        report = self.service.check(env_id)
+        prefix = str(report.get("environment", {}).get("prefix", ""))
+        self.verdicts.record(env_id, prefix, "check", report)
+
+    def stale_verdicts(self, records: list[dict[str, Any]]) -> None:
+        """Annotate listing records with their verdicts; queue a re-check of each stale one."""
+        pending = self.rechecker.pending()
+        for record in records:
+            self.verdicts.annotate(record)
+            if record["verdict_stale"] and record["id"] not in pending and self.recheck_interval > 0:
+                self.rechecker.request(record["id"])
+
+    async def _look_for_changes(self) -> None:
+        """Every ``recheck_interval``: the (cached, cheap) listing, annotated: stale ones get re-checked."""
+        try:
+            envs = await self.pools.light(self.service.environments)
+            records = [self.service.record(e) for e in envs]
+            await self.pools.light(self.stale_verdicts, records)
+        except Exception as exc:  # never let the timer die on one bad scan
+            self.log.debug("envkernels: looking for changed environments failed: %s", exc)
+
     async def stop_extension(self) -> None:
-        """Stop the thread pools when the server stops."""
+        """Stop the thread pools and the background re-check when the server stops."""
         pools = getattr(self, "pools", None)
         if pools is not None:
             pools.shutdown()
+        timer = getattr(self, "_recheck_timer", None)
+        if timer is not None:
+            timer.stop()
+        rechecker = getattr(self, "rechecker", None)
+        if rechecker is not None:
+            rechecker.stop()
 
     def initialize_handlers(self) -> None:
         """Register the REST routes (the base class joins them onto base_url)."""

@@ -132,6 +132,18 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
             )
         return data
 
+    async def records(self, envs: list[Any]) -> list[dict[str, Any]]:
+        """Environment records with the server's kept verdict (``verdict``, ``verdict_at``,
+        ``verdict_stale``); stale ones are queued for a background re-check."""
+        records = [self.service.record(e) for e in envs]
+        await self.pools.light(self.extensionapp.stale_verdicts, records)  # type: ignore[attr-defined]
+        return records
+
+    def keep_verdict(self, env_id: str, what: str, report: dict[str, Any]) -> None:
+        """Remember a check's or audit's verdict (a small atomic file write)."""
+        prefix = str(report.get("environment", {}).get("prefix", ""))
+        self.extensionapp.verdicts.record(env_id, prefix, what, report)  # type: ignore[attr-defined]
+
     def send(self, data: Any, status: int = 200) -> None:
         """Write ``data`` as JSON."""
         self.set_status(status)
@@ -153,7 +165,7 @@ class EnvironmentsHandler(EnvKernelsHandler):
     @authorized
     async def get(self) -> None:
         envs = await self.quick(self.service.environments)
-        self.send([self.service.record(e) for e in envs])
+        self.send(await self.records(envs))
 
 
 class RefreshHandler(EnvKernelsHandler):
@@ -167,7 +179,7 @@ class RefreshHandler(EnvKernelsHandler):
         refresh = getattr(ksm, "async_refresh", None)
         if refresh is not None:
             await refresh()
-        self.send([self.service.record(e) for e in envs])
+        self.send(await self.records(envs))
 
 
 class EnvironmentHandler(EnvKernelsHandler):
@@ -177,7 +189,7 @@ class EnvironmentHandler(EnvKernelsHandler):
     @authorized
     async def get(self, env_id: str) -> None:
         env = await self.quick(self.service.environment, env_id)
-        self.send(self.service.record(env))
+        self.send((await self.records([env]))[0])
 
 
 class CheckHandler(EnvKernelsHandler):
@@ -188,7 +200,10 @@ class CheckHandler(EnvKernelsHandler):
     async def get(self, env_id: str) -> None:
         lock = self.get_query_argument("lock", None)
         notebook = self.get_query_argument("notebook", None)
-        self.send(await self.engine(self.service.check, env_id, lock=lock, notebook=notebook))
+        report = await self.engine(self.service.check, env_id, lock=lock, notebook=notebook)
+        if lock is None and notebook is None:  # the environment's own verdict, not a notebook's or a lock's
+            await self.pools.light(self.keep_verdict, env_id, "check", report)
+        self.send(report)
 
 
 class AuditHandler(EnvKernelsHandler):
@@ -199,7 +214,9 @@ class AuditHandler(EnvKernelsHandler):
     async def get(self, env_id: str) -> None:
         raw = self.get_query_argument("licenses", None)
         licenses = None if raw is None else _flag(raw)
-        self.send(await self.engine(self.service.audit, env_id, licenses=licenses))
+        report = await self.engine(self.service.audit, env_id, licenses=licenses)
+        await self.pools.light(self.keep_verdict, env_id, "audit", report)
+        self.send(report)
 
 
 class LockHandler(EnvKernelsHandler):
