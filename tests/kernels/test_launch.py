@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from jupyter_client.manager import KernelManager
 from kernelhelpers import env_at, execute
+from tornado.web import HTTPError
 
 from envfactory import freeze, make_venv
+from envkernels.errors import EnvKernelsError
 from envkernels.kernels.manager import EnvKernelSpecManager
 from envkernels.kernels.paths import launcher_script
 from envkernels.kernels.provisioner import KernelStartError
@@ -126,6 +128,9 @@ def test_broken_env_refuses_to_start_with_problem_and_hint(khome: Path, tmp_path
     with pytest.raises(KernelStartError) as info:
         km.start_kernel()
     assert "broken" in info.value.message and info.value.hint
+    # A plain kernel client gets envkernels' error (no HTTP status): its text carries the hint too.
+    assert isinstance(info.value, EnvKernelsError) and not isinstance(info.value, HTTPError)
+    assert str(info.value) == f"{info.value.message}. hint: {info.value.hint}"
 
 
 def test_launcher_prints_error_and_hint_for_a_broken_env_outside_the_server(khome: Path) -> None:

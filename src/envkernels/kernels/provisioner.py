@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
-from tornado import web
 
 from envkernels.core.layout import has_distribution
 from envkernels.errors import EnvKernelsError
@@ -31,17 +30,30 @@ from envkernels.kernels.spec import ENV_OVERLAY_DIRS, ENV_OVERLAY_ROOT, ENV_WITH
 from envkernels.model import Environment
 
 
-class KernelStartError(web.HTTPError):
-    """A kernel that cannot start; jupyter_server answers ``POST /api/kernels`` with this message."""
+class KernelStartError(EnvKernelsError):
+    """A kernel that cannot start: what is wrong (``message``) and, where known, what fixes it (``hint``).
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        text = f"{message}. hint: {hint}" if hint else message
-        super().__init__(409, text, reason="Kernel cannot start")
-        self.message = message
-        self.hint = hint
+    ``str()`` carries both, as a kernel client (nbclient, papermill) shows only ``str()``.
+    """
 
     def __str__(self) -> str:
-        return self.log_message or ""
+        return f"{self.message}. hint: {self.hint}" if self.hint else self.message
+
+
+def _for_jupyter_server(exc: KernelStartError) -> Exception:
+    """The form of ``exc`` jupyter_server shows: ``POST /api/kernels`` (and ``/api/sessions``) answer
+    a tornado ``HTTPError`` with its status and message, and any other exception with "Unhandled
+    error". jupyter_server loads this provisioner without envkernels' server extension (its kernel
+    spec manager alone is enough), so the translation cannot wait for the server layer.
+    """
+    from tornado import web
+
+    return web.HTTPError(409, str(exc), reason="Kernel cannot start")
+
+
+def _inside_jupyter_server(kernel_manager: object) -> bool:
+    """True when ``kernel_manager`` is jupyter_server's (it requires a ServerKernelManager subclass)."""
+    return any(c.__module__.startswith("jupyter_server.") for c in type(kernel_manager).__mro__)
 
 
 def environment_of(kernel_spec: Any) -> Environment | None:
@@ -83,5 +95,10 @@ class EnvKernelProvisioner(LocalProvisioner):
             spec_env = self.kernel_spec.env or {}
             mode = spec_env.get(ENV_WITHOUT_IPYKERNEL, "overlay")
             dirs = [d for d in spec_env.get(ENV_OVERLAY_DIRS, "").split(os.pathsep) if d]
-            await prepare(env, mode, spec_env.get(ENV_OVERLAY_ROOT), dirs)
+            try:
+                await prepare(env, mode, spec_env.get(ENV_OVERLAY_ROOT), dirs)
+            except KernelStartError as exc:
+                if _inside_jupyter_server(self.parent):
+                    raise _for_jupyter_server(exc) from exc
+                raise
         return await super().pre_launch(**kwargs)
