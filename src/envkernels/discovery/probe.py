@@ -21,6 +21,10 @@ from envkernels.core.facts import PythonFacts, parse_pyvenv_cfg, read_facts
 from envkernels.discovery.context import Candidate, ScanContext, Signature, signature
 from envkernels.discovery.problems import (
     NO_INTERPRETER,
+    admin_permission_hint,
+    blocking_path,
+    current_user,
+    denied_path_in,
     displayable,
     fix_hint,
     has_surrogates,
@@ -272,6 +276,16 @@ def build_record(
         home = cfg.get("home")
         if not home:
             problem = "`pyvenv.cfg` is empty or has no `home =` line"
+        elif os.path.isabs(home) and not os.access(home, os.X_OK) and _denied(home):
+            where, needed = blocking_path(home)
+            problem = (
+                f"the base interpreter `{home}` (`home` in `pyvenv.cfg`) cannot be reached by user "
+                f"`{current_user()}`: no {needed} permission on `{where}` (Permission denied)"
+            )
+    if problem is not None and hint is None:
+        denied = denied_path_in(problem)
+        if denied is not None:
+            hint = admin_permission_hint(denied)
     if problem is None:
         unreadable = unreadable_site_packages(prefix, facts.lib_dir)
         if unreadable is not None:
@@ -318,6 +332,17 @@ def build_record(
     if prefix.isascii() and (project is None or project.isascii()):
         return record
     return displayable(record) if has_surrogates(prefix, project) else record
+
+
+def _denied(path: str) -> bool:
+    """True when ``path`` exists but this user may not reach or enter it (not merely missing)."""
+    try:
+        os.stat(path)
+    except PermissionError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _read_small(path: str) -> tuple[str, str | None]:

@@ -39,22 +39,31 @@ def interpreter(
             if facts.implementation == "pypy":
                 candidates.append(f"bin/pypy{major}")
     dangling = None
+    denied = None
     for rel in candidates:
         path = f"{prefix}/{rel}"
         try:
             st = os.stat(path)
             if seen is not None:
                 seen[path] = (st.st_mtime_ns, st.st_ino, st.st_size)
+            if not os.access(path, os.X_OK):
+                return path, cannot_run(path, "execute (x)")
             return path, None
         except FileNotFoundError:
             if seen is not None:
                 seen[path] = None
             if dangling is None and os.path.islink(path):
                 dangling = path
+        except PermissionError:
+            # The link leads through a directory this user may not enter (another user's home).
+            if denied is None:
+                denied = path
         except (OSError, ValueError) as exc:
             if isinstance(exc, OSError) and exc.errno == 40:  # ELOOP: a link cycle
                 return path, f"the interpreter `{path}` is a symlink loop"
             continue
+    if denied is not None:
+        return denied, cannot_run(denied, "search (x)")
     if dangling is not None:
         try:
             target = os.readlink(dangling)
@@ -154,6 +163,74 @@ def permission_hint(path: str) -> str:
         f"make it readable to the user running envkernels: `ls -ld {path}` shows its owner and mode; "
         f"as that owner, `chmod -R u+rwX,go+rX {path}` (or ask them to)"
     )
+
+
+def current_user() -> str:
+    """The name of the user this process runs as (its uid when the name is unknown)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, AttributeError, OSError):
+        return str(getattr(os, "geteuid", lambda: "?")())
+
+
+def blocking_path(path: str) -> tuple[str, str]:
+    """``(path, permission)``: the first step on the way to ``path`` this user may not take.
+
+    The directories leading to it (links followed) need search (x); the last step is the file
+    itself. Found with ``access`` calls only, so a root that dropped its capabilities and a plain
+    user are judged alike.
+    """
+    current = "/"
+    parts = [p for p in os.path.abspath(path).split("/") if p]
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if not os.access(current, os.X_OK):
+            return current, "search (x)"
+        nxt = os.path.join(current, part)
+        if os.path.islink(nxt) and hops < 40:
+            hops += 1
+            try:
+                target = os.readlink(nxt)
+            except OSError:
+                return nxt, "read"
+            joined = target if os.path.isabs(target) else os.path.join(current, target)
+            parts = [p for p in os.path.normpath(joined).split("/") if p] + parts
+            current = "/"
+            continue
+        current = nxt
+    return current, "execute (x)"
+
+
+def cannot_run(path: str, permission: str) -> str:
+    """The problem of an interpreter this user may not run: which path, which permission, whose."""
+    where, needed = blocking_path(path)
+    if needed == "execute (x)" and os.access(where, os.X_OK):
+        where, needed = path, permission  # every step is allowed: say what the caller saw
+    return (
+        f"the interpreter `{path}` cannot be run by user `{current_user()}`: no {needed} permission "
+        f"on `{where}` (Permission denied)"
+    )
+
+
+def admin_permission_hint(path: str) -> str:
+    """The administrator's fix for a permission problem: grant access, never rebuild or delete."""
+    return (
+        f"an administrator (or the owner of `{path}`) can let this user reach it: `namei -l {path}` "
+        "shows each step's owner and mode; `chmod o+x` on the directories on the way (or "
+        f"`setfacl -m u:{current_user()}:rx` on each), `chmod o+rx` on the file; or make the environment "
+        "on an interpreter every user can run. The environment itself is fine: nothing in it needs to change"
+    )
+
+
+def denied_path_in(problem: str | None) -> str | None:
+    """The path a permission problem names (``on `PATH` (Permission denied)``), else None."""
+    if not problem or "(Permission denied)" not in problem:
+        return None
+    m = re.search(r"on `([^`]+)` \(Permission denied\)", problem)
+    return m.group(1) if m else None
 
 
 def unreadable_site_packages(prefix: str, lib_dir: str | None) -> tuple[str, str] | None:
