@@ -6,13 +6,16 @@ without it they are skipped with the reason. Environments are made once per sess
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hubenvs import make_shared_venv
+from hubenvs import SHARED_MINIMAL_PACKAGES, make_shared_venv
 from hubharness import proxy_binary
 
 
@@ -39,9 +42,30 @@ def hub_area() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def shared_root(hub_area: Path) -> Path:
-    """The team's shared root with one environment, ``team-ds`` (ipykernel, six)."""
+    """The team's shared root: ``team-ds`` (ipykernel, six) and ``team-min`` (six, idna; no ipykernel)."""
     root = hub_area / "shared"
     root.mkdir()
     make_shared_venv(root / "team-ds")
+    make_shared_venv(root / "team-min", SHARED_MINIMAL_PACKAGES)
     root.chmod(0o755)
     return root
+
+
+@pytest.fixture(scope="session")
+def overlays(hub_area: Path, shared_root: Path) -> Path:
+    """The administrator's one ipykernel overlay for every Python of the shared root.
+
+    ``envkernels kernels prepare --dest DIR``, run once as the administrator (here: root), exactly as
+    docs/jupyterhub.md says.
+    """
+    dest = hub_area / "overlays"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVKERNELS_")}
+    env["ENVKERNELS_SHARED_ROOTS"] = str(shared_root)
+    proc = subprocess.run(
+        [sys.executable, "-m", "envkernels", "kernels", "prepare", "--dest", str(dest)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return dest

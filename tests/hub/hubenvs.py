@@ -12,6 +12,9 @@ from envfactory import make_venv, uv
 # The shared environment's packages; installed precompiled (`--compile-bytecode`), as docs/jupyterhub.md
 # tells administrators to: a kernel then never needs to write a `.pyc` next to a shared module.
 SHARED_PACKAGES = ("ipykernel", "six==1.16.0")
+# A shared environment without ipykernel: its kernels start from the prepared overlay, and it is
+# what the tests fork (the session's local index serves exactly these wheels).
+SHARED_MINIMAL_PACKAGES = ("six==1.16.0", "idna==3.7")
 USER_PACKAGES = ("ipykernel",)
 
 
@@ -34,6 +37,17 @@ def make_shared_venv(prefix: Path, packages: tuple[str, ...] = SHARED_PACKAGES) 
                 mode = os.lstat(path).st_mode
                 os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_IWGRP | stat.S_IWOTH) | stat.S_IROTH)
     return prefix
+
+
+def spawner_environment(shared_root: Path, overlays: Path, index_url: str) -> dict[str, str]:
+    """What the hub's ``c.Spawner.environment`` gives every server (docs/jupyterhub.md)."""
+    return {
+        "ENVKERNELS_SHARED_ROOTS": str(shared_root),
+        "ENVKERNELS_OVERLAY_DIRS": str(overlays),
+        # test-only: the package index forks lock from (a local one serving six and idna, and no
+        # ipykernel: a kernel that needed its own overlay built could not get one)
+        "UV_INDEX_URL": index_url,
+    }
 
 
 def make_user_home(home: Path, name: str) -> dict[str, Path]:

@@ -23,7 +23,13 @@ from typing import Any
 
 import jupyterhub
 import pytest
-from hubenvs import make_user_home, public_python, readable_by_all, rebase_on_private_python
+from hubenvs import (
+    make_user_home,
+    public_python,
+    readable_by_all,
+    rebase_on_private_python,
+    spawner_environment,
+)
 from hubharness import Hub, snapshot
 
 from envfactory import make_venv, uv
@@ -34,7 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 ROLES = ("alice", "bob")
 
 
-def admin_config(shared_root: Path, users: dict[str, str]) -> str:
+def admin_config(users: dict[str, str], environment: dict[str, str]) -> str:
     """A plain JupyterHub with system users (docs/jupyterhub.md); users' homes come from the system."""
     allowed = ", ".join(repr(name) for name in users.values())
     return f"""\
@@ -43,8 +49,8 @@ c.JupyterHub.authenticator_class = "jupyterhub.auth.DummyAuthenticator"
 c.Authenticator.allowed_users = {{{allowed}}}
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 
-# --- envkernels: the team's shared environments, seen by every user ---
-c.Spawner.environment = {{"ENVKERNELS_ROOTS": "{shared_root}"}}
+# --- envkernels: the team's shared environments and the prepared ipykernel overlay ---
+c.Spawner.environment = {environment!r}
 """
 
 
@@ -148,6 +154,8 @@ def shared_before(shared_root: Path) -> dict[str, tuple[int, int, int]]:
 def hub(
     hub_area: Path,
     shared_root: Path,
+    overlays: Path,
+    local_index: str,
     os_users: dict[str, str],
     homes: Any,
     server_python: str,
@@ -155,7 +163,8 @@ def hub(
 ) -> Iterator[Hub]:
     workdir = hub_area / "hub-os-users"
     workdir.mkdir()
-    hub = Hub(workdir, admin_config(shared_root, os_users), python=server_python)
+    environment = spawner_environment(shared_root, overlays, local_index)
+    hub = Hub(workdir, admin_config(os_users, environment), python=server_python)
     hub.start()
     try:
         for name in os_users.values():
@@ -191,7 +200,8 @@ def test_servers_and_kernels_run_as_the_users_uid(
     for name in os_users.values():
         uid = pwd.getpwnam(name).pw_uid
         kernels = offered(hub, name)
-        for prefix in (shared_root / "team-ds", homes[name]["project"]):
+        # team-min has no ipykernel: the prepared overlay (0644/0755) serves the user's kernel.
+        for prefix in (shared_root / "team-ds", shared_root / "team-min", homes[name]["project"]):
             real = os.path.realpath(prefix)
             assert real in kernels, f"{name} is not offered {real}"
             out = hub.run_code(name, kernels[real], "import os, sys; print(os.getuid(), sys.prefix)").split()
@@ -205,6 +215,7 @@ def test_each_user_sees_the_shared_root_and_only_their_own(
         others = [n for n in os_users.values() if n != name]
         prefixes = {e["prefix"] for e in environments(hub, name)}
         assert os.path.realpath(shared_root / "team-ds") in prefixes
+        assert os.path.realpath(shared_root / "team-min") in prefixes
         assert {os.path.realpath(p) for p in homes[name].values()} <= prefixes
         for other in others:
             theirs = os.path.realpath(hub_area / "users" / other) + os.sep

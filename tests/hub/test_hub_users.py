@@ -1,10 +1,13 @@
 """A real JupyterHub (DummyAuthenticator + SimpleLocalProcessSpawner) with two users and a shared root.
 
 One hub for the module: alice and bob each have a home with their own uv environments; the
-team's shared root holds one root-owned environment. Through the hub's proxy and each user's
-server REST API (tokens the hub issued), every user sees the shared environment and only their
-own, starts kernels from both, and the shared root's files (paths, mtimes, modes) are the same
-after everything as before. The hub's configuration is the one docs/jupyterhub.md shows.
+team's shared root holds two root-owned environments (``team-ds`` with ipykernel, ``team-min``
+without) and the administrator has prepared one ipykernel overlay for everyone. Through the hub's
+proxy and each user's server REST API (tokens the hub issued), every user sees the shared
+environments (marked shared, "team" kernels) and only their own, starts kernels from both (the
+one without ipykernel from the prepared overlay, nothing built for the user), alice forks a shared
+environment into her home, and the shared root's files (paths, mtimes, modes) are the same after
+everything as before. The hub's configuration is the one docs/jupyterhub.md shows.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hubenvs import make_user_home
+from hubenvs import make_user_home, spawner_environment
 from hubharness import Hub, snapshot
+
+from envfactory import freeze
 
 pytestmark = pytest.mark.slow
 
 USERS = ("alice", "bob")
 
 
-def admin_config(shared_root: Path, homes: Path) -> str:
+def admin_config(homes: Path, environment: dict[str, str]) -> str:
     """What an administrator writes for envkernels on a plain JupyterHub (docs/jupyterhub.md)."""
     return f"""\
 # --- users and how their servers start ---
@@ -33,8 +38,8 @@ c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
 c.SimpleLocalProcessSpawner.home_dir_template = "{homes}/{{username}}"
 c.Spawner.args = ["--ServerApp.allow_root=True"]  # test-only: the tests run as root
 
-# --- envkernels: the team's shared environments, seen by every user ---
-c.Spawner.environment = {{"ENVKERNELS_ROOTS": "{shared_root}"}}
+# --- envkernels: the team's shared environments and the prepared ipykernel overlay ---
+c.Spawner.environment = {environment!r}
 """
 
 
@@ -50,11 +55,17 @@ def shared_before(shared_root: Path) -> dict[str, tuple[int, int, int]]:
 
 @pytest.fixture(scope="module")
 def hub(
-    hub_area: Path, shared_root: Path, homes: dict[str, dict[str, Path]], shared_before: Any
+    hub_area: Path,
+    shared_root: Path,
+    overlays: Path,
+    local_index: str,
+    homes: dict[str, dict[str, Path]],
+    shared_before: Any,
 ) -> Iterator[Hub]:
     workdir = hub_area / "hub-simple"
     workdir.mkdir()
-    hub = Hub(workdir, admin_config(shared_root, hub_area / "home"))
+    environment = spawner_environment(shared_root, overlays, local_index)
+    hub = Hub(workdir, admin_config(hub_area / "home", environment))
     hub.start()
     try:
         for user in USERS:
@@ -88,47 +99,88 @@ def kernel_for(hub: Hub, user: str, prefix: Path) -> str:
     raise AssertionError(f"{user}'s server offers no kernel for {real}")
 
 
+def record_of(model: dict[str, Any]) -> dict[str, Any]:
+    """The environment record a kernelspec model carries (``metadata.envkernels``), {} for others."""
+    return dict((model["spec"].get("metadata") or {}).get("envkernels") or {})
+
+
 def under(envs: list[dict[str, Any]], path: Path) -> set[str]:
     base = os.path.realpath(path) + os.sep
     return {e["prefix"] for e in envs if (e["prefix"] + os.sep).startswith(base)}
 
 
-def test_each_user_sees_the_shared_environment_and_only_their_own(
+def test_each_user_sees_the_shared_environments_and_only_their_own(
     hub: Hub, shared_root: Path, homes: dict[str, dict[str, Path]], hub_area: Path
 ) -> None:
-    shared = os.path.realpath(shared_root / "team-ds")
+    shared = {os.path.realpath(shared_root / name) for name in ("team-ds", "team-min")}
     for user in USERS:
         other = next(u for u in USERS if u != user)
         envs = environments(hub, user)
-        prefixes = {e["prefix"] for e in envs}
-        assert shared in prefixes
-        assert under(envs, hub_area / "home" / user) == {os.path.realpath(p) for p in homes[user].values()}
+        assert under(envs, shared_root) == shared
+        assert all(e["shared"] for e in envs if e["prefix"] in shared)
+        own = {os.path.realpath(p) for p in homes[user].values()}
+        assert under(envs, hub_area / "home" / user) == own
+        assert not [e for e in envs if e["prefix"] in own and e["shared"]]
         assert under(envs, hub_area / "home" / other) == set(), f"{user} sees {other}'s environments"
-        # The kernel list agrees: the shared one and the user's own are offered, nothing of the other's.
-        offered = {
-            (m["spec"].get("metadata") or {}).get("envkernels", {}).get("prefix")
-            for m in kernelspecs(hub, user).values()
+        # The kernel list agrees: shared ones as "team" kernels, the user's own, nothing of the other's.
+        specs = kernelspecs(hub, user)
+        by_prefix = {
+            (m["spec"].get("metadata") or {}).get("envkernels", {}).get("prefix"): m["spec"]
+            for m in specs.values()
         }
-        assert shared in offered
-        assert {os.path.realpath(p) for p in homes[user].values()} <= offered
-        assert not [p for p in offered if p and p.startswith(os.path.realpath(hub_area / "home" / other))]
+        for prefix in shared:
+            assert "(team: " in by_prefix[prefix]["display_name"], by_prefix[prefix]["display_name"]
+        assert own <= set(by_prefix)
+        theirs = os.path.realpath(hub_area / "home" / other) + os.sep
+        assert not [p for p in by_prefix if p and p.startswith(theirs)]
 
 
 def test_kernels_start_from_the_shared_and_the_users_own_environments(
-    hub: Hub, shared_root: Path, homes: dict[str, dict[str, Path]]
+    hub: Hub, shared_root: Path, homes: dict[str, dict[str, Path]], overlays: Path
 ) -> None:
-    code = "import sys, os; print(sys.prefix); print(os.environ['HOME'])"
+    """``team-min`` has no ipykernel: its kernels run ipykernel from the prepared overlay, and no
+    user builds one (their uv has only the local index, which serves no ipykernel)."""
+    code = (
+        "import sys, os, ipykernel; print(sys.prefix); print(os.environ['HOME']); print(ipykernel.__file__)"
+    )
     for user in USERS:
-        for prefix in (shared_root / "team-ds", homes[user]["project"]):
+        for prefix in (shared_root / "team-ds", shared_root / "team-min", homes[user]["project"]):
             out = hub.run_code(user, kernel_for(hub, user, prefix), code).split()
             assert out[0] == os.path.realpath(prefix)
             assert out[1].endswith(f"/home/{user}")
+            if prefix.name == "team-min":
+                assert out[2].startswith(str(overlays) + os.sep), out[2]
+            else:
+                assert out[2].startswith(os.path.realpath(prefix) + os.sep), out[2]
+        home = Path(out[1])
+        assert not (home / ".cache" / "envkernels" / "overlay").exists(), f"{user} built an overlay"
+
+
+def test_alice_forks_a_shared_environment_into_her_own(hub: Hub, shared_root: Path, hub_area: Path) -> None:
+    team = next(
+        e for e in environments(hub, "alice") if e["prefix"] == os.path.realpath(shared_root / "team-min")
+    )
+    status, body = hub.user_api(
+        "alice", "POST", f"envkernels/api/environments/{team['id']}/fork", {"dest": "forks/team-min"}
+    )
+    assert status == 201, body
+    fork = body["environment"]
+    assert fork["prefix"] == os.path.realpath(hub_area / "home" / "alice" / "forks" / "team-min")
+    assert fork["shared"] is False
+    assert freeze(fork["prefix"]) == freeze(shared_root / "team-min")
+    # hers: listed and started as a kernel for her, never for bob
+    assert fork["prefix"] in {e["prefix"] for e in environments(hub, "alice")}
+    out = hub.run_code(
+        "alice", kernel_for(hub, "alice", Path(fork["prefix"])), "import sys; print(sys.prefix)"
+    )
+    assert out.strip() == fork["prefix"]
+    assert fork["prefix"] not in {e["prefix"] for e in environments(hub, "bob")}
 
 
 def test_the_shared_root_is_untouched(
     hub: Hub, shared_root: Path, shared_before: dict[str, tuple[int, int, int]]
 ) -> None:
-    """Listings, records and two kernel starts per user later: the same paths, mtimes and modes."""
+    """Listings, records, kernel starts and a fork later: the same paths, mtimes and modes."""
     for user in USERS:
         environments(hub, user)
     assert snapshot(shared_root) == shared_before
