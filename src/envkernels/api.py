@@ -265,6 +265,7 @@ def check(
     imports: Sequence[str] | None = None,
     search_path: Sequence[str] = (),
     project: str | None = None,
+    audit_config: AuditConfig | None = None,
 ) -> Report:
     """Check ``env`` against its requirements, project, lock and notebook (docs/check.md).
 
@@ -278,11 +279,24 @@ def check(
     ``report.extra["input_errors"]``, not an exception; a ``lock`` or ``notebook`` that does not
     exist is NotFoundError. Answers are cached in process and on disk (``inspect/cache.py``) under
     the stamps of every file read: a warm check only ``stat``s them.
+
+    The advice for a conflicting requirement avoids the releases the audit's advisories on this
+    machine name vulnerable (``audit/local.py``: the local database the audit is configured with,
+    else its cached OSV API answers; never the network). ``audit_config``: the server's audit
+    settings, which choose that source as they do for the audit (default: the project's and the
+    environment variables').
     """
+    from envkernels.audit.local import local_advisories
     from envkernels.inspect.check import check_environment
 
     return check_environment(
-        env, lock=lock, notebook=notebook, imports=imports, project=project, search_path=search_path
+        env,
+        lock=lock,
+        notebook=notebook,
+        imports=imports,
+        project=project,
+        search_path=search_path,
+        advisories=local_advisories(env.project, audit_config),
     )
 
 

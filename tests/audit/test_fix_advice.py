@@ -7,6 +7,7 @@ README for attribution), and a plain reading of those records (``osv_plain``) as
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -202,3 +203,72 @@ def test_uv_failing_for_its_own_reason_is_not_called_an_unreachable_index(
     env = environment_from_prefix(small_env)
     text = hints.unresolved(env, found, ["six"]) or ""
     assert "--upgrade six" in text and "uv could not resolve them: No interpreter found" in text
+
+
+def test_with_advisories_on_this_machine_check_never_goes_back_onto_a_vulnerable_release(
+    tmp_path: Path,
+    old_index: Path,
+    osv_db: Path,
+    isolated_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The audit's local OSV database is configured: the check's advice reads it (offline)."""
+    from envkernels.audit.local import local_advisories
+    from envkernels.cli import main
+
+    prefix = make_venv(tmp_path / "env", ["requests==2.19.0", "urllib3==1.24.1"], no_deps=True)
+    env = environment_from_prefix(prefix)
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    monkeypatch.setenv("ENVKERNELS_AUDIT_DB", str(osv_db))
+    advisories = local_advisories(env.project)
+    assert advisories is not None and advisories.label == f"osv-db:{osv_db.resolve()}"
+    with serve(old_index) as url:
+        monkeypatch.setenv("UV_INDEX_URL", url)
+        check = check_environment(env, use_cache=False, advisories=advisories)
+        assert main(["check", "--json", str(prefix)]) == 1  # the CLI passes the same advisories
+    cli = json.loads(capsys.readouterr().out)
+    hint = next(f.hint for f in check.findings if "urllib3 1.24.1 is installed" in f.message) or ""
+    assert hint in {f["hint"] for f in cli["findings"]}
+    # The only release uv can go back to is vulnerable: no version is named, requests must move.
+    assert _known_vulnerable(osv_db, "urllib3", "1.23")
+    assert "==" not in _command(hint)
+    assert "no release of urllib3 that fits what requires it is free of known vulnerabilities" in hint
+    assert f"urllib3 1.23, requests 2.19.0 are vulnerable per osv-db:{osv_db.resolve()}" in hint
+    py = shlex.quote(str(env.python))
+    assert hint.startswith(f"`uv pip install --python {py} --upgrade urllib3 requests` (")
+    assert "requests 2.19.0 requires `urllib3<1.24,>=1.21.1`" in hint
+    assert "requests must move to a release that allows a fixed urllib3" in hint
+
+
+def test_check_advice_avoids_what_the_audits_cached_api_answers_name(
+    tmp_path: Path, old_index: Path, osv_db: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No database configured: the OSV API answers an earlier audit cached are read, never the network."""
+    from envkernels.audit.local import local_advisories
+    from envkernels.audit.sources.api_cache import ApiCache
+    from envkernels.audit.sources.osv_api import DEFAULT_API_URL
+    from envkernels.cachedir import cache_dir
+
+    prefix = make_venv(tmp_path / "env", ["requests==2.19.0", "urllib3==1.24.1"], no_deps=True)
+    env = environment_from_prefix(prefix)
+    assert local_advisories(env.project) is None  # nothing cached yet: the check reads nothing
+    # What an audit through the API leaves in the cache for urllib3 1.23: the ids and the records.
+    # As the API sends them: JSON (the YAML copies hold dates as date objects).
+    records = [json.loads(json.dumps(r, default=str)) for r in load_records(osv_db, "urllib3")]
+    cache = ApiCache(cache_dir(), DEFAULT_API_URL, 3600)
+    ids = sorted(r["id"] for r in records if plain_audit([r], "urllib3", "1.23"))
+    assert ids
+    cache.put_queries({"urllib3==1.23": ids})
+    for record in records:
+        cache.put("vuln", record["id"], record)
+    advisories = local_advisories(env.project)
+    assert advisories is not None and advisories.label == f"osv-api-cache:{DEFAULT_API_URL}"
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    with serve(old_index) as url:
+        monkeypatch.setenv("UV_INDEX_URL", url)
+        check = check_environment(env, use_cache=False, advisories=advisories)
+    hint = next(f.hint for f in check.findings if "urllib3 1.24.1 is installed" in f.message) or ""
+    # Only urllib3's answers were cached: requests 2.19.0 is not known vulnerable here.
+    assert "==" not in _command(hint) and "(urllib3 1.23 is vulnerable per osv-api-cache:" in hint
+    assert "requests must move" in hint

@@ -41,6 +41,7 @@ from typing import Any
 
 from envkernels.errors import BadInputError
 
+DEFAULT_API_URL = "https://api.osv.dev"  # the public OSV API
 DEFAULT_TIMEOUT = 10.0  # seconds per API request
 DEFAULT_CACHE_TTL = 3600.0  # seconds an API answer is kept
 DEFAULT_DEADLINE = 30.0  # seconds the whole audit may take

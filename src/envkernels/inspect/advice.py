@@ -12,7 +12,11 @@ winning:
 
 When the audit's advisories are at hand (``vulnerable``), every version a stage resolves to for
 ``target`` or a dependent is checked against them; a vulnerable one is excluded (``!=``) and the
-stage resolved again, so the advice never names a release the audit knows to be vulnerable.
+stage resolved again, so the advice never names a release the audit knows to be vulnerable. The
+check has them too when they can be read without the network (:class:`LocalAdvisories`: the
+audit's configured local OSV database, or the OSV API answers the audit cached; built by
+``audit.run.local_advisories`` and passed in by the front ends): a downgrade onto a vulnerable
+release is then not advised, and the advice says that what requires the package must move.
 
 uv runs online first and, when the index cannot be reached, ``--offline`` from its cache. When
 neither answers, the advice carries no versions (``pins`` empty, ``reason`` says why) and the
@@ -49,6 +53,21 @@ _MEMO: dict[str, tuple[float, dict[str, object]]] = {}
 
 
 @dataclass(frozen=True)
+class LocalAdvisories:
+    """Advisories the check may consult: read from disk only, never the network.
+
+    ``vulnerable`` answers False for a release the data cannot vet (the check does not claim to
+    have vetted anything; it only avoids what it knows to be vulnerable). ``label`` names the
+    source (part of the check's cache key); ``paths`` are the files and directories it reads (the
+    check's cache stamps them, so new advisory data gives a new verdict).
+    """
+
+    vulnerable: Vulnerable
+    label: str
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Dependent:
     """An installed distribution that requires ``target``: its version and the requirement as written."""
 
@@ -75,6 +94,8 @@ class Advice:
     reason: str | None = None
     downgrade: bool = False  # the target goes back (no newer release fits what requires it)
     detail: str | None = None  # uv's own words when it failed for another reason than the network
+    # Releases a resolution named and the advisories showed vulnerable, so they were excluded.
+    excluded: tuple[tuple[str, str], ...] = ()
 
 
 def dependents_of(
@@ -124,9 +145,10 @@ def resolve_fix(
     if allow_downgrade and installed:
         stages.append([(target, ""), *((d.name, f"=={d.version}") for d in dependents)])
     offline = False
+    excluded: dict[tuple[str, str], None] = {}
     try:
         for stage in stages:
-            pins, stage_offline = _resolve_stage(python, stage, vulnerable, use_cache, end)
+            pins, stage_offline = _resolve_stage(python, stage, vulnerable, use_cache, end, excluded)
             offline = offline or stage_offline
             if pins is None:
                 continue
@@ -142,7 +164,13 @@ def resolve_fix(
         return Advice(target, dependents=tuple(dependents), reason="unreachable")
     except Unvetted:
         return Advice(target, dependents=tuple(dependents), reason="unvetted")
-    return Advice(target, dependents=tuple(dependents), offline=offline, reason="unsatisfiable")
+    return Advice(
+        target,
+        dependents=tuple(dependents),
+        offline=offline,
+        reason="unsatisfiable",
+        excluded=tuple(excluded),
+    )
 
 
 def _same(a: str, b: str) -> bool:
@@ -190,8 +218,12 @@ def _resolve_stage(
     vulnerable: Vulnerable | None,
     use_cache: bool,
     end: float | None,
+    dropped: dict[tuple[str, str], None] | None = None,
 ) -> tuple[dict[str, str] | None, bool]:
-    """Resolve one stage; exclude vulnerable results and resolve again. (pins or None, offline)."""
+    """Resolve one stage; exclude vulnerable results and resolve again. (pins or None, offline).
+
+    ``dropped`` receives every ``(name, version)`` excluded as vulnerable.
+    """
     excluded: dict[str, list[str]] = {}
     offline = False
     for _round in range(_ROUNDS):
@@ -213,6 +245,8 @@ def _resolve_stage(
             return {str(k): str(v) for k, v in pins.items()}, offline
         for name, version in bad:
             excluded.setdefault(name, []).append(version)
+            if dropped is not None:
+                dropped[(name, version)] = None
     return None, offline
 
 

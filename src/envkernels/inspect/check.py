@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envkernels._version import __version__
 from envkernels.core.stamps import stamps as stamps_of
@@ -22,6 +22,9 @@ from envkernels.core.stamps import still_valid
 from envkernels.errors import NotFoundError, UsageError
 from envkernels.inspect import cache
 from envkernels.model import Environment, Finding, Report, severity_rank
+
+if TYPE_CHECKING:
+    from envkernels.inspect.advice import LocalAdvisories
 
 CODES: tuple[str, ...] = (
     "broken-requirement",
@@ -132,6 +135,7 @@ def check_environment(
     project: str | None = None,
     use_cache: bool = True,
     search_path: Iterable[str] = (),
+    advisories: LocalAdvisories | None = None,
 ) -> Report:
     """Check ``env`` (and its project, lock and notebook); findings sorted by severity, errors first.
 
@@ -143,13 +147,16 @@ def check_environment(
     ``use_cache``: False (or ``ENVKERNELS_NO_CACHE=1``) reads everything again.
     ``search_path``: directories on the kernel's ``sys.path`` outside the environment: a module found
     there imports, so it is not reported as failing.
+    ``advisories``: the audit's advisories on this machine (``audit.local.local_advisories``); the
+    advice for a conflicting requirement then names no release they know to be vulnerable.
     """
     _validate(lock, notebook, project)
     if os.environ.get("ENVKERNELS_NO_CACHE"):
         use_cache = False
     import_names = tuple(sorted({i for i in (imports or ()) if i}))
     search = tuple(search_path)
-    args = (env, _abs(lock), _abs(notebook), import_names, search, _abs(project))
+    label = advisories.label if advisories is not None else None
+    args = (env, _abs(lock), _abs(notebook), import_names, search, _abs(project), label)
     key = _KEYS.get(args)
     if key is None:  # hashing the record costs more than the whole warm check: once per question
         key = cache.key_hash(
@@ -178,7 +185,9 @@ def check_environment(
             if report is not None:
                 _MEMO[key] = [data["stamps"], report, None]
                 return report
-    report, stamps = _compute(env, _abs(lock), _abs(notebook), import_names, project, use_cache, search)
+    report, stamps = _compute(
+        env, _abs(lock), _abs(notebook), import_names, project, use_cache, search, advisories
+    )
     if use_cache:
         if len(_MEMO) >= _MEMO_MAX:
             forget()
@@ -188,10 +197,16 @@ def check_environment(
 
 
 def cached_stamps(env: Environment) -> list[Any] | None:
-    """The stamps of what ``check_environment(env)`` (no other argument) read, while memoized."""
-    key = _KEYS.get((env, None, None, (), (), None))
-    hit = _MEMO.get(key) if key is not None else None
-    return [list(s) for s in hit[0]] if hit is not None else None
+    """The stamps of what the last ``check_environment(env)`` (no lock, notebook, imports, project) read.
+
+    None when that report is not memoized (any advisories it was given are part of its stamps).
+    """
+    for args, key in reversed(list(_KEYS.items())):
+        if args[0] == env and args[1:6] == (None, None, (), (), None):
+            hit = _MEMO.get(key)
+            if hit is not None:
+                return [list(s) for s in hit[0]]
+    return None
 
 
 def _memo_valid(key: str, hit: list[Any]) -> bool:
@@ -229,6 +244,7 @@ def _compute(
     project: str | None,
     use_cache: bool,
     search_path: tuple[str, ...] = (),
+    advisories: LocalAdvisories | None = None,
 ) -> tuple[Report, list[Any]]:
     """Run every rule (the cache missed)."""
     from envkernels.discovery.problems import pending_sync_files
@@ -249,6 +265,7 @@ def _compute(
         imports=imports,
         search_path=search_path,
         use_cache=use_cache,
+        advisories=advisories,
     )
     if notebook:
         # A project file appearing in any folder between the notebook and its project changes the answer.

@@ -130,8 +130,10 @@ def _conflict_hint(ctx: CheckContext, b: BrokenRequirement, advised: dict[str, s
     """How to fix a conflicting requirement, resolved with uv (``inspect/advice.py``).
 
     The dependency moves forward where what requires it allows; otherwise those dependents move
-    forward too (and the hint says so); only when neither resolves may it go back. This runs only
-    for a check that found a conflict, and uv's answer is cached.
+    forward too (and the hint says so); only when neither resolves may it go back, and never onto
+    a release the advisories on this machine (``ctx.advisories``) know to be vulnerable: then the
+    hint says what requires it must move. This runs only for a check that found a conflict, and
+    uv's answer is cached.
     """
     target = b.dependency or ""
     if target in advised:
@@ -142,11 +144,22 @@ def _conflict_hint(ctx: CheckContext, b: BrokenRequirement, advised: dict[str, s
     if not ctx.env.python or not target:
         return fallback
     dependents = advice.dependents_of(target, ctx.inventory.distributions, ctx.markers)
+    local = ctx.advisories
     found = advice.resolve_fix(
-        ctx.env.python, target, b.installed, dependents, allow_downgrade=True, use_cache=ctx.use_cache
+        ctx.env.python,
+        target,
+        b.installed,
+        dependents,
+        vulnerable=local.vulnerable if local is not None else None,
+        allow_downgrade=True,
+        use_cache=ctx.use_cache,
     )
+    if local is not None:
+        ctx.inputs.extend(local.paths)  # new advisory data may change this hint
     if found.pins:
         hint = hints.resolved_install(ctx.env, found)
+    elif found.excluded and local is not None:
+        hint = hints.blocked_by_advisories(ctx.env, found, local.label)
     else:
         # uv found no solution at all: the requirement itself is the only fix to name.
         hint = hints.unresolved(ctx.env, found, [target, *(d.name for d in dependents)]) or fallback

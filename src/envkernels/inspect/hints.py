@@ -47,6 +47,26 @@ def unresolved(env: Environment, advice: Advice, names: Iterable[str]) -> str | 
     return upgrade_together(env, names, why) if why else None
 
 
+def blocked_by_advisories(env: Environment, advice: Advice, source: str) -> str:
+    """The hint when every release that fits what requires ``advice.target`` is known vulnerable.
+
+    Going back is not advised; what requires the target must move to a release that allows a
+    fixed one, so both are upgraded together (uv picks the versions).
+    """
+    bad = ", ".join(f"{n} {v}" for n, v in advice.excluded)
+    needs = "; ".join(f"{d.name} {d.version} requires `{d.requirement}`" for d in advice.dependents)
+    movers = [d.name for d in advice.dependents]
+    must = f"{', '.join(movers)} must move to a release that allows a fixed {advice.target}" if movers else ""
+    why = (
+        f"no release of {advice.target} that fits what requires it is free of known vulnerabilities "
+        f"({bad} {'is' if len(advice.excluded) == 1 else 'are'} vulnerable per {source}"
+        + (f"; {needs}" if needs else "")
+        + ")"
+        + (f": {must}" if must else "")
+    )
+    return upgrade_together(env, [advice.target, *movers], why)
+
+
 UNRESOLVED_WHY = {
     "unreachable": "no versions named: the package index could not be reached to resolve them",
     "unvetted": "no versions named: the advisory source could not vet the versions uv resolved",

@@ -23,6 +23,7 @@ from envkernels.model import Environment
 from envkernels.server.paths import inside_root, relative_to_root
 
 if TYPE_CHECKING:
+    from envkernels.audit.policy import AuditConfig
     from envkernels.sync.apply import SourcePolicy
 
 _RELATIVE_HINT = "name a file relative to the directory Jupyter was started in"
@@ -98,17 +99,22 @@ class EnvironmentService:
         env = self.environment(env_id)
         nb_path = self.existing_file(notebook, "notebook", "notebook") if notebook is not None else None
         lock_path = self.existing_file(lock, "lock", "lockfile") if lock is not None else None
-        return api.check(env, lock=lock_path, notebook=nb_path).to_dict()
+        # The advice reads the advisories the server's audit would use, where they are on disk.
+        return api.check(env, lock=lock_path, notebook=nb_path, audit_config=self._audit_config()).to_dict()
 
     def audit(self, env_id: str, licenses: bool | None = None) -> dict[str, Any]:
         """Known vulnerabilities (and, with ``licenses``, license statuses) of one environment."""
-        from envkernels.audit.policy import AuditConfig
-
         env = self.environment(env_id)
         want_licenses = self.config.licenses if licenses is None else licenses
+        return api.audit(env, licenses=want_licenses, config=self._audit_config()).to_dict()
+
+    def _audit_config(self) -> AuditConfig:
+        """The server's audit settings (authoritative: it chooses where advisories come from)."""
+        from envkernels.audit.policy import AuditConfig
+
         # The server's configuration wins: a project (a cloned repository) may narrow the policy,
         # never choose where advisories come from (its `db`/`api-url` are reported, not used).
-        server = AuditConfig(
+        return AuditConfig(
             db=self.config.audit_db,
             api_url=self.config.audit_api_url,
             timeout=self.config.audit_timeout,
@@ -118,7 +124,6 @@ class EnvironmentService:
             deadline=self.config.audit_deadline,
             authoritative=True,
         )
-        return api.audit(env, licenses=want_licenses, config=server).to_dict()
 
     # ---- lock / sync -------------------------------------------------------------------------
     def lock(

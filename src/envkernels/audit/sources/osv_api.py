@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from envkernels._version import __version__
+from envkernels.audit.policy import DEFAULT_API_URL
 from envkernels.audit.records import Advisory, InvalidRecord, parse_record, stub_advisory
 from envkernels.audit.sources.api_cache import ApiCache
 from envkernels.audit.sources.interface import (
@@ -39,7 +40,7 @@ from envkernels.audit.sources.interface import (
 )
 from envkernels.cachedir import cache_dir
 
-DEFAULT_API_URL = "https://api.osv.dev"
+__all__ = ["DEFAULT_API_URL", "OsvApiSource"]
 BATCH_LIMIT = 1000
 MAX_PAGES = 20
 MAX_RESPONSE_BYTES = 64 << 20  # one answer; querybatch for 1,000 packages is a few hundred KiB
@@ -66,6 +67,7 @@ class OsvApiSource(AdvisorySource):
         cache_root: Path | None = None,
         workers: int = 16,
         deadline: Deadline | None = None,
+        offline: bool = False,
     ) -> None:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -79,6 +81,8 @@ class OsvApiSource(AdvisorySource):
         self.deadline = deadline
         self.cache = ApiCache(cache_root or cache_dir(), self.base_url, cache_ttl)
         self.label = f"osv-api:{self.base_url}"
+        # Offline: only the cached answers are used (the check's advice may not wait on the network).
+        self.offline = offline
 
     # -- HTTP ----------------------------------------------------------------------------------
     def _wait(self, url: str) -> float:
@@ -113,6 +117,8 @@ class OsvApiSource(AdvisorySource):
 
     def _request(self, path: str, payload: Any | None = None) -> Any:
         url = self.base_url + path
+        if self.offline:
+            raise _HttpProblem(f"`{url}` is not asked: only cached answers are used here")
         data = None if payload is None else json.dumps(payload).encode()
         req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
         req.add_header("User-Agent", f"envkernels/{__version__}")
