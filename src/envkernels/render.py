@@ -1,7 +1,7 @@
 """HTML and plain text for what envkernels reports: findings, audits, environments, locks, sync plans.
 
-Pure functions over the JSON shapes of docs/reference.md (the ``to_dict()`` forms), so the kernel worker,
-the in-process magics and the server render the same thing. Every value that comes from outside
+Pure functions over the JSON shapes of docs/reference.md (the ``to_dict()`` forms), so the kernel worker
+and the in-process magics render the same thing. Every value that comes from outside
 (package names, advisory summaries, paths) is escaped; links are built only to osv.dev.
 The text forms read right without colour.
 """

@@ -12,7 +12,13 @@ from pathlib import Path
 from api_helpers import env_ids
 
 from envfactory import make_venv, uv
-from envkernels.server.verdicts import FILE_NAME, BackgroundRechecker, VerdictStore, audit_verdict, check_verdict
+from envkernels.server.verdicts import (
+    FILE_NAME,
+    BackgroundRechecker,
+    VerdictStore,
+    audit_verdict,
+    check_verdict,
+)
 
 
 def _finding(severity: str) -> dict:
@@ -25,11 +31,16 @@ def test_verdicts_of_reports_and_their_worst() -> None:
     assert check_verdict({"findings": [_finding("warning"), _finding("error")]}) == "error"
     assert audit_verdict({"findings": [], "vulnerabilities": [{"id": "GHSA-x"}], "checked": True}) == "error"
     # no advisory data: never green
-    assert audit_verdict({"findings": [_finding("warning")], "vulnerabilities": [], "checked": False}) == "not-checked"
+    assert (
+        audit_verdict({"findings": [_finding("warning")], "vulnerabilities": [], "checked": False})
+        == "not-checked"
+    )
     assert audit_verdict({"findings": [], "vulnerabilities": [], "checked": True}) == "ok"
 
 
-def test_store_keeps_the_verdict_across_instances_and_marks_a_changed_environment_stale(tmp_path: Path) -> None:
+def test_store_keeps_the_verdict_across_instances_and_marks_a_changed_environment_stale(
+    tmp_path: Path,
+) -> None:
     prefix = make_venv(tmp_path / "env", ["six==1.16.0"])
     path = tmp_path / "cache" / FILE_NAME
     store = VerdictStore(path)
@@ -55,7 +66,9 @@ def test_an_unreadable_store_means_unchecked_not_ok(tmp_path: Path) -> None:
     path = tmp_path / FILE_NAME
     path.write_text("{not json")
     assert VerdictStore(path).annotate({"id": "e1"})["verdict"] == "unchecked"
-    path.write_text(json.dumps({"schema": 99, "environments": {"e1": {"check": {"verdict": "ok", "at": "x"}}}}))
+    path.write_text(
+        json.dumps({"schema": 99, "environments": {"e1": {"check": {"verdict": "ok", "at": "x"}}}})
+    )
     assert VerdictStore(path).annotate({"id": "e1"})["verdict"] == "unchecked"
 
 
@@ -86,7 +99,9 @@ def test_background_rechecker_runs_each_request_once_and_its_queue_is_bounded() 
         rechecker.stop()
 
 
-async def test_listing_says_unchecked_then_the_kept_verdict_of_check_and_audit(api, isolated_home: Path) -> None:
+async def test_listing_says_unchecked_then_the_kept_verdict_of_check_and_audit(
+    api, isolated_home: Path
+) -> None:
     ids = await env_ids(api)
     status, data = await api("GET", "environments")
     assert status == 200

@@ -1,7 +1,10 @@
-"""Facts about one environment prefix read from its files, never by running its interpreter.
+"""Where one environment prefix keeps things, read from its files (never by running its interpreter),
+and the names envkernels gives environments.
 
-Every other part of envkernels that needs "where is site-packages" or "which Python is this"
-asks here, so the answer is the same for discovery, inspection, locking and auditing.
+Owns: the prefix's layout (POSIX or Windows, ``lib/pythonX.Y[t]``, site-packages, the interpreter
+link, ``pyvenv.cfg``), PEP 503 name normalization, and the slugs, ids and kernel names of records.
+Every part of envkernels that needs "where is site-packages" asks here, so the answer is the same
+for discovery, inspection, locking, syncing, auditing and the kernels.
 """
 
 from __future__ import annotations
