@@ -229,7 +229,11 @@ def test_an_interpreter_the_user_cannot_run_is_a_permission_problem(
         prefix = os.path.realpath(homes[name]["unrunnable"])
         record = next(e for e in environments(hub, name) if e["prefix"] == prefix)
         assert record["status"] == "broken", record
-        assert record["problem"], record
+        # The cause in words: the interpreter, the user, the step that is refused (root's private dir).
+        private = os.path.realpath(private_python.parent.parent)
+        assert f"cannot be run by user `{name}`" in record["problem"], record
+        assert f"no search (x) permission on `{private}` (Permission denied)" in record["problem"], record
+        assert "namei -l" in (record.get("hint") or ""), record
         hint = record.get("hint") or ""
         for destructive in ("--clear", "rm -rf", "rm -r", "recreate", "delete"):
             assert destructive not in hint, record
