@@ -305,6 +305,11 @@ def test_the_kernel_spec_manager_setting_and_its_log_line(
         )
     assert mounts.poll_interval() == 5.0
     assert any("nfs4" in r.getMessage() and str(nfs_root) in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    monkeypatch.setenv("ENVKERNELS_SHARED_ROOTS", "")  # the manager exports its shared roots: undone after
+    with caplog.at_level(logging.INFO, logger="test-network-fs"):  # a shared root is named too
+        EnvKernelSpecManager(shared_roots=[str(nfs_root)], default_roots=False, log=log)
+    assert any("nfs4" in r.getMessage() and str(nfs_root) in r.getMessage() for r in caplog.records)
     before = set(manager.get_all_specs())
     assert len([n for n in before if n.startswith("envk-")]) == 1
     manager.get_all_specs()

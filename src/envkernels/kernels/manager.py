@@ -302,7 +302,8 @@ class EnvKernelSpecManager(KernelSpecManager):
 
     def _log_network_roots(self) -> None:
         """Say which roots sit on network file systems: they are polled, not watched by inotify."""
-        for root, mount in mounts.network_mounts(self.discovery_roots()).items():
+        roots = [*self.shared_roots, *self.discovery_roots()]
+        for root, mount in mounts.network_mounts(roots).items():
             self.log.info(
                 "envkernels: %s is on a network file system (%s, %s at %s): inotify cannot see changes "
                 "made on other machines, so it is re-checked every %g s (network_poll_interval)",
