@@ -313,3 +313,25 @@ def test_the_api_module_is_light_to_import() -> None:
 def test_results_are_the_engines_types(small_env: Path) -> None:
     env = api.resolve(str(small_env))
     assert isinstance(env, Environment) and isinstance(api.check(env), Report)
+
+
+# ---- kernelspecs and hidden kernels --------------------------------------------------------------
+
+
+def test_install_hide_and_unhide_kernels(kernel_env: Path, tmp_path: Path, isolated_home: Path) -> None:
+    env = api.resolve(str(kernel_env))
+    done = api.install_kernels(str(kernel_env), prefix=str(tmp_path / "pfx"))
+    assert [w["name"] for w in done.written] == [env.kernel_name] and done.skipped == ()
+    spec = json.loads((Path(done.written[0]["resource_dir"]) / "kernel.json").read_text())
+    assert spec["metadata"]["envkernels"]["id"] == env.id
+    with pytest.raises(UsageError, match="not both"):
+        api.install_kernels(str(kernel_env), every=True)
+    hidden = api.hide_kernel(str(kernel_env))
+    assert hidden["name"] == env.kernel_name and hidden["prefix"] == env.prefix
+    assert [r["name"] for r in api.hidden_kernels()] == [env.kernel_name]
+    assert api.unhide_kernel(env.kernel_name)["name"] == env.kernel_name
+    assert api.hidden_kernels() == []
+    with pytest.raises(NotFoundError, match="no hidden kernel"):
+        api.unhide_kernel(env.kernel_name)
+    ours, others = api.prune_kernels(prefix=str(tmp_path / "pfx"), dry_run=True)
+    assert ours == [] and all(not s.ours for s in others)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from envkernels.errors import NotFoundError, UsageError
+from envkernels.errors import EnvKernelsError, NotFoundError, UsageError
 from envkernels.model import KINDS, Environment, Finding, Report, severity_rank
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from envkernels.core.distributions import InstalledDistribution
     from envkernels.kernels.cleanup import Leftover
     from envkernels.kernels.doctor import Diagnosis
+    from envkernels.kernels.installed import StaleSpec
+    from envkernels.kernels.prepare import Prepared
     from envkernels.kernels.trash import TrashEntry
     from envkernels.lockfiles.writer import LockResult
     from envkernels.sync.apply import SourcePolicy, SyncResult
@@ -692,3 +694,97 @@ def empty_trash(older_than_days: float | None = None) -> list[TrashEntry]:
     from envkernels.kernels import trash
 
     return trash.empty(older_than_days)
+
+
+# ---- kernelspecs on disk, hidden kernels, shared overlays -------------------------------------
+
+
+@dataclass(frozen=True)
+class KernelsInstalled:
+    """What ``install_kernels`` wrote, and the environments it passed over (``--all``) with why."""
+
+    written: tuple[dict[str, str], ...]
+    skipped: tuple[tuple[Environment, EnvKernelsError], ...] = ()
+
+
+def install_kernels(
+    target: str | None = None,
+    *,
+    every: bool = False,
+    roots: Sequence[str] = (),
+    default_roots: bool = True,
+    prefix: str | None = None,
+) -> KernelsInstalled:
+    """Write kernelspecs (kernel.json + logo) for the environment TARGET names, or, ``every``, for
+    each discovered one (one environment's problem never stops the others: it is ``skipped``).
+
+    ``prefix``: into ``PREFIX/share/jupyter/kernels`` instead of the user's Jupyter data directory.
+    Each entry of ``written`` is ``{"name", "resource_dir", "environment"}``.
+    """
+    if every and target:
+        raise UsageError("give a TARGET or --all, not both", hint="`envkernels kernels install --all`")
+    from envkernels.kernels.installed import install_kernelspec
+
+    if not every:
+        env = resolve(target)
+        path = install_kernelspec(env, user=not prefix, prefix=prefix)  # its errors say why
+        return KernelsInstalled(({"name": env.kernel_name, "resource_dir": path, "environment": env.id},))
+    written, skipped = [], []
+    for env in list_environments(roots=roots, default_roots=default_roots):
+        try:
+            path = install_kernelspec(env, user=not prefix, prefix=prefix)
+        except EnvKernelsError as exc:
+            skipped.append((env, exc))
+            continue
+        written.append({"name": env.kernel_name, "resource_dir": path, "environment": env.id})
+    return KernelsInstalled(tuple(written), tuple(skipped))
+
+
+def prune_kernels(
+    *, prefix: str | None = None, dry_run: bool = False
+) -> tuple[list[StaleSpec], list[StaleSpec]]:
+    """Remove envkernels' kernelspecs whose environment is gone (``dry_run``: only name them).
+
+    Returns (ours: removed or to be removed, others: stale ones of other tools, left alone).
+    """
+    from envkernels.kernels.installed import kernel_dirs, prune
+
+    extra = [os.path.join(prefix, "share", "jupyter", "kernels")] if prefix else []
+    return prune(kernel_dirs(extra), dry_run=dry_run)
+
+
+def hide_kernel(target: str) -> dict[str, Any]:
+    """Offer the environment TARGET names (a kernel name too) as no kernel; its record in the hidden list."""
+    from envkernels.kernels import hidden
+
+    name = target.lower() if target.lower().startswith("envk-") else target
+    env = resolve(name, environments=list_environments())
+    hidden.hide(env)
+    return {"name": env.kernel_name, **hidden.hidden_kernels()[env.kernel_name]}
+
+
+def hidden_kernels() -> list[dict[str, Any]]:
+    """The hidden kernels, by name: ``{"name", "kind", "prefix", "hidden_at", ...}``."""
+    from envkernels.kernels import hidden
+
+    return [{"name": name, **rec} for name, rec in sorted(hidden.hidden_kernels().items())]
+
+
+def unhide_kernel(name: str) -> dict[str, Any]:
+    """Offer the hidden kernel ``name`` again; NotFoundError when no hidden kernel has that name."""
+    from envkernels.kernels import hidden
+
+    record = hidden.unhide(name)
+    if record is None:
+        raise NotFoundError(
+            f"no hidden kernel is named `{name}`", "`envkernels kernels hidden` lists the hidden kernels"
+        )
+    return {"name": name.lower(), **record}
+
+
+def prepare_overlays(dest: str, pythons: Sequence[str] = (), *, rebuild: bool = False) -> list[Prepared]:
+    """Build the ipykernel overlay of each interpreter in ``pythons`` (default: every Python of the
+    shared roots) into ``dest``, for users' servers to share; what ``dest`` now offers."""
+    from envkernels.kernels.prepare import prepare_overlays as prepare
+
+    return prepare(dest, list(pythons), rebuild=rebuild)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from envkernels.cli.output import print_json, print_table, print_warning
-from envkernels.errors import EnvKernelsError, UsageError
+from envkernels.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace) -> int:
     import sys
 
-    from envkernels.kernels.prepare import prepare_overlays
+    from envkernels import api
 
-    done = prepare_overlays(args.dest, args.python, rebuild=args.rebuild)
+    done = api.prepare_overlays(args.dest, args.python, rebuild=args.rebuild)
     if args.json:
         print_json([p.to_dict() for p in done])
     else:
@@ -103,24 +103,22 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _hide(args: argparse.Namespace) -> int:
-    from envkernels.discovery import discover, resolve_target
-    from envkernels.kernels import hidden
+    from envkernels import api
 
-    target = args.target.lower() if args.target.lower().startswith("envk-") else args.target
-    env = resolve_target(target, discover())
-    hidden.hide(env)
-    record = {"name": env.kernel_name, **hidden.hidden_kernels()[env.kernel_name]}
+    record = api.hide_kernel(args.target)
     if args.json:
         print_json(record)
     else:
-        print_table(("HIDDEN", "KIND", "PREFIX"), [(env.kernel_name, env.kind, env.prefix)])
+        print_table(
+            ("HIDDEN", "KIND", "PREFIX"), [(record["name"], record.get("kind", ""), record.get("prefix", ""))]
+        )
     return 0
 
 
 def _hidden(args: argparse.Namespace) -> int:
-    from envkernels.kernels import hidden
+    from envkernels import api
 
-    records = [{"name": name, **rec} for name, rec in sorted(hidden.hidden_kernels().items())]
+    records = api.hidden_kernels()
     if args.json:
         print_json(records)
     elif records:
@@ -130,15 +128,9 @@ def _hidden(args: argparse.Namespace) -> int:
 
 
 def _unhide(args: argparse.Namespace) -> int:
-    from envkernels.errors import NotFoundError
-    from envkernels.kernels import hidden
+    from envkernels import api
 
-    record = hidden.unhide(args.name)
-    if record is None:
-        raise NotFoundError(
-            f"no hidden kernel is named `{args.name}`", "`envkernels kernels hidden` lists the hidden kernels"
-        )
-    out = {"name": args.name.lower(), **record}
+    out = api.unhide_kernel(args.name)
     if args.json:
         print_json(out)
     else:
@@ -148,42 +140,28 @@ def _unhide(args: argparse.Namespace) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from envkernels.api import require_directories
-    from envkernels.discovery import discover, resolve_target
-    from envkernels.kernels.installed import install_kernelspec
+    from envkernels import api
 
-    if args.all and args.target:
-        raise UsageError("give a TARGET or --all, not both", hint="`envkernels kernels install --all`")
-    if args.all:
-        require_directories(args.root)
-        envs = discover(roots=args.root, default_roots=not args.no_default_roots)
-    else:
-        envs = [resolve_target(args.target)]
-    written = []
-    for env in envs:
-        if not args.all:
-            path = install_kernelspec(env, user=not args.prefix, prefix=args.prefix)  # errors say why
-        else:
-            try:
-                path = install_kernelspec(env, user=not args.prefix, prefix=args.prefix)
-            except EnvKernelsError as exc:  # one environment's problem never stops the others
-                print_warning(f"skipped `{env.prefix}`: {exc.message}", exc.hint)
-                continue
-        written.append({"name": env.kernel_name, "resource_dir": path, "environment": env.id})
+    done = api.install_kernels(
+        args.target,
+        every=args.all,
+        roots=args.root,
+        default_roots=not args.no_default_roots,
+        prefix=args.prefix,
+    )
+    for env, exc in done.skipped:
+        print_warning(f"skipped `{env.prefix}`: {exc.message}", exc.hint)
     if args.json:
-        print_json(written)
+        print_json(list(done.written))
     else:
-        print_table(("KERNEL", "WRITTEN TO"), [(w["name"], w["resource_dir"]) for w in written])
+        print_table(("KERNEL", "WRITTEN TO"), [(w["name"], w["resource_dir"]) for w in done.written])
     return 0
 
 
 def _prune(args: argparse.Namespace) -> int:
-    import os
+    from envkernels import api
 
-    from envkernels.kernels.installed import kernel_dirs, prune
-
-    extra = [os.path.join(args.prefix, "share", "jupyter", "kernels")] if args.prefix else []
-    ours, others = prune(kernel_dirs(extra), dry_run=args.dry_run)
+    ours, others = api.prune_kernels(prefix=args.prefix, dry_run=args.dry_run)
     if args.json:
         print_json(
             {
