@@ -134,6 +134,10 @@ def provisioner_installed() -> bool:
     return any(ep.name == PROVISIONER_NAME for ep in entry_points(group="jupyter_client.kernel_provisioners"))
 
 
+# Notebooks' projects searched beside the roots (each one a small walk on every listing rebuild).
+MAX_NOTEBOOK_PROJECTS = 64
+
+
 class EnvKernelSpecManager(KernelSpecManager):
     """The native kernelspecs plus one per discovered environment (see the module docstring)."""
 
@@ -233,6 +237,14 @@ class EnvKernelSpecManager(KernelSpecManager):
         "background: the first listing comes from the default places and the configured roots, "
         "and the root's environments join it when the walk is done.",
     )
+    search_notebook_projects = Bool(
+        True,
+        config=True,
+        help="Inside a server, also search the project of every notebook a kernel is started for or "
+        "that is opened (walking up from the notebook, never above the server's root_dir, to the "
+        "nearest pyproject.toml, Pipfile, pixi.toml, environment.yml, ...): its environments are "
+        "offered even where the root_dir walk does not reach (deeper than its depth, or skipped).",
+    )
     prewarm = Bool(
         True,
         config=True,
@@ -277,6 +289,8 @@ class EnvKernelSpecManager(KernelSpecManager):
         self._background: threading.Thread | None = None
         self._background_lock = threading.Lock()
         self._wrapped: KernelSpecManager | None = None
+        # Projects of notebooks (kernels/notebooks.py), searched beside the roots; oldest first.
+        self._notebook_projects: dict[str, None] = {}
         if self.wrapped_class is not None and not issubclass(type(self), self.wrapped_class):
             self._wrapped = self.wrapped_class(parent=self.parent, config=self.config, log=self.log)
             self.log.info(
@@ -451,9 +465,56 @@ class EnvKernelSpecManager(KernelSpecManager):
         finally:
             self._first_listing.set()
 
+    def add_notebook_project(self, project: str) -> bool:
+        """Search ``project`` (a notebook's, ``kernels/notebooks.py``) too; True when the listing grew.
+
+        A project whose environments the listing already holds (the root_dir walk reached it)
+        changes nothing. Otherwise it joins the searched projects (at most
+        :data:`MAX_NOTEBOOK_PROJECTS`, the oldest dropped) and the listing is rebuilt now, so a
+        kernel started for the notebook right after finds its environment. Blocking: call it off
+        the event loop.
+        """
+        project = os.path.realpath(project)
+        if project in self._notebook_projects:
+            return False
+        listing = self._listing
+        known = listing.environments.values() if listing is not None else ()
+        if any(e.project == project for e in (*known, *(listing.refused.values() if listing else ()))):
+            return False
+        self._notebook_projects[project] = None
+        while len(self._notebook_projects) > MAX_NOTEBOOK_PROJECTS:
+            del self._notebook_projects[next(iter(self._notebook_projects))]
+        before = set(listing.shown) if listing is not None else set()
+        after = self.refresh()
+        grew = bool(set(after.shown) - before)
+        self.log.info(
+            "envkernels: searching %s, the project of a notebook%s",
+            project,
+            "" if grew else " (no environment found in it)",
+        )
+        return grew
+
+    def notebook_projects(self) -> list[str]:
+        """The notebooks' projects searched beside the roots (``add_notebook_project``)."""
+        return list(self._notebook_projects)
+
+    def _discover(self, include_root_dir: bool) -> list[Environment]:
+        """The roots' and default places' environments, then those of the notebooks' projects.
+
+        The projects are discovered on their own (a small walk each), not as more roots: a new
+        root would change discovery's cache key and walk a large root_dir again.
+        """
+        envs = discover(roots=self.discovery_roots(include_root_dir), default_roots=self.default_roots)
+        projects = [p for p in self._notebook_projects if os.path.isdir(p)]
+        if not projects:
+            return envs
+        seen = {e.prefix for e in envs}
+        extra = [e for e in discover(roots=projects, default_roots=False) if e.prefix not in seen]
+        return [*envs, *extra]
+
     def build_listing(self, include_root_dir: bool = True) -> Listing:
         """Discover and build the whole listing (blocking: call it off the event loop)."""
-        envs = discover(roots=self.discovery_roots(include_root_dir), default_roots=self.default_roots)
+        envs = self._discover(include_root_dir)
         native = self.native_specs()
         try:
             hidden_names = frozenset(hidden.hidden_kernels())

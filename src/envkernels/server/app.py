@@ -214,6 +214,11 @@ class EnvKernelsApp(ExtensionApp):
             lock=self.max_lock_bytes, notebook=self.max_notebook_bytes, request=self.max_request_bytes
         )
         self._start_verdicts()
+        if self.serverapp is not None:
+            from envkernels.kernels.notebooks import watch_notebooks
+
+            # The project of every notebook a kernel starts for (or that is opened) is searched too.
+            self.notebook_projects = watch_notebooks(self.serverapp, self.log)
         base_url = self.serverapp.base_url if self.serverapp else "/"
         roots = ", ".join(self.service.config.roots) or "-"
         self.log.info("envkernels: REST API under %senvkernels/api/ (roots: %s)", base_url, roots)
