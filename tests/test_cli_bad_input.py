@@ -30,6 +30,8 @@ CASES: list[tuple[str, list[str]]] = [
     ("fork", ["fork", "{missing}"]),
     ("fork", ["fork", "{env}", "{env}", "--json"]),
     ("kernels", ["kernels", "prepare", "--dest", "{missing}", "--python", "{missing}"]),
+    ("history", ["history", "{missing}", "--json"]),
+    ("history", ["history", "--root", "{missing}"]),
     ("audit", ["audit", "{nb}", "--json"]),
     ("audit", ["audit", "{env}", "--db", "{missing}", "--json"]),
     ("kernels", ["kernels", "install", "{missing}"]),

@@ -347,6 +347,20 @@ def lock(
     result = lock_environment(
         env, output=output, notebook=notebook, hashes=hashes, index_url=index_url, progress=progress
     )
+    if result.path or result.notebook:  # a lock written into the user's project: on the trail
+        from envkernels.sync import history as trail
+
+        _path, warning = trail.record_action(
+            env,
+            "lock",
+            "written",
+            path=result.path,
+            notebook=result.notebook,
+            packages=result.packages,
+            missing_hashes=len(result.missing),
+        )
+        if warning:
+            result.warnings.append(warning)
     if open_notebook is not None:
         result.notebook = open_notebook
     return result
@@ -604,6 +618,19 @@ def diff(env: Environment, *, other: Environment | None = None, lock: str | None
 # ---- doctor and cleanup ------------------------------------------------------------------------
 
 
+def history(
+    env: Environment | None = None, *, environments: Sequence[Environment] | None = None
+) -> list[dict[str, Any]]:
+    """The audit trail (docs/lock-sync.md: history), oldest first: of ``env``, or of everything the
+    user can see (``environments``, default: discovery's; every cache-side history; the server-wide
+    log of shared environments)."""
+    from envkernels.sync import history as trail
+
+    if env is not None:
+        return trail.trail((), env)
+    return trail.trail(environments if environments is not None else list_environments())
+
+
 def doctor(*, roots: Sequence[str] = (), default_roots: bool = True) -> Diagnosis:
     """Which Jupyter and Python, which kernels a server will show, and each problem with its fix."""
     require_directories(roots)
@@ -663,6 +690,24 @@ def cleanup(roots: Sequence[str] = (".",), *, apply: Sequence[str] | None = None
         return CleanupResult(tuple(leftovers), proposed=proposed)
     chosen = select(leftovers, apply)
     entry, skipped = move(chosen, list(roots)) if chosen else (None, [])
+    if entry is not None:
+        from envkernels.sync import history as trail
+
+        by_path = {i.path: i for i in chosen}
+        for item in entry.items:
+            left = by_path.get(item["original"])
+            trail.record_moved(
+                item["original"],
+                "cleanup",
+                "moved-to-trash",
+                trash_id=entry.id,
+                reason=left.reason if left else None,
+                plan={
+                    "move": item["original"],
+                    "to": "trash",
+                    "undo": f"envkernels cleanup --undo {entry.id}",
+                },
+            )
     return CleanupResult(
         tuple(leftovers),
         applied=True,
@@ -676,8 +721,12 @@ def cleanup(roots: Sequence[str] = (".",), *, apply: Sequence[str] | None = None
 def cleanup_undo(entry_id: str | None = None) -> TrashEntry:
     """Put back what the cleanup ``entry_id`` (default: the last one) moved to the trash."""
     from envkernels.kernels import trash
+    from envkernels.sync import history as trail
 
-    return trash.undo(entry_id)
+    entry = trash.undo(entry_id)
+    for item in entry.items:
+        trail.record_moved(item["original"], "cleanup-undo", "restored", trash_id=entry.id)
+    return entry
 
 
 def trash_entries() -> list[TrashEntry]:

@@ -119,12 +119,15 @@ class Worker:
         """One request dict in, one reply dict out; never raises."""
         rid = request.get("id")
         try:
-            result = self.run(
-                str(request.get("op")),
-                request.get("args") or {},
-                request.get("facts") or {},
-                progress or (lambda _msg: None),
-            )
+            from envkernels.sync.history import acting
+
+            with acting(None, "kernel"):  # changes made from a notebook are on the trail as such
+                result = self.run(
+                    str(request.get("op")),
+                    request.get("args") or {},
+                    request.get("facts") or {},
+                    progress or (lambda _msg: None),
+                )
             return {"id": rid, "ok": True, "result": result}
         except EnvKernelsError as exc:
             error = {"message": exc.message, "hint": exc.hint}

@@ -36,6 +36,17 @@ def cli(
     )
 
 
+def named_identity() -> Any:
+    """An identity provider whose token-authenticated user is always ``ana`` (as a hub's would be)."""
+    from jupyter_server.auth.identity import IdentityProvider, User
+
+    class NamedIdentity(IdentityProvider):  # type: ignore[misc]
+        def generate_anonymous_user(self, handler: Any) -> User:
+            return User(username="ana", name="Ana", display_name="Ana")
+
+    return NamedIdentity
+
+
 def config_for(team_root: Path, user_root: Path | None = None, **app: Any) -> Any:
     """A jupyter_server config: envkernels on, the team root shared (through the traits), nothing else."""
     from traitlets.config import Config
@@ -45,6 +56,7 @@ def config_for(team_root: Path, user_root: Path | None = None, **app: Any) -> An
             "ServerApp": {
                 "jpserver_extensions": {"envkernels": True},
                 "kernel_spec_manager_class": "envkernels.kernels.manager.EnvKernelSpecManager",
+                "identity_provider_class": named_identity(),
             },
             "EnvKernelsApp": {"default_roots": False, "shared_roots": [str(team_root)], **app},
             "EnvKernelSpecManager": {"default_roots": False, "shared_roots": [str(team_root)]},

@@ -13,10 +13,19 @@ from envfactory import freeze
 
 
 @pytest.fixture
-def jp_server_config(team_root: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    # The traits export the roots into this process's environment: put it back after the test.
+def hub_log(tmp_path: Path) -> Path:
+    """The server-wide history log the administrator configured (c.EnvKernelsApp.history_log)."""
+    return tmp_path / "hub-history.jsonl"
+
+
+@pytest.fixture
+def jp_server_config(
+    team_root: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch, hub_log: Path
+) -> Any:
+    # The traits export the roots and the log into this process's environment: put them back after.
     monkeypatch.delenv("ENVKERNELS_SHARED_ROOTS", raising=False)
-    return config_for(team_root)
+    monkeypatch.delenv("ENVKERNELS_HISTORY_LOG", raising=False)
+    return config_for(team_root, history_log=str(hub_log))
 
 
 @pytest.fixture
@@ -98,3 +107,37 @@ async def test_fork_dest_outside_the_root_is_403_and_nothing_is_made(
         assert status == 403, body
         assert body["reason"] == "outside-root"
     assert not (jp_root_dir.parent / "outside").exists() and not Path("/tmp/abs-fork").exists()
+
+
+async def test_history_records_the_jupyter_user_of_a_rest_fork_and_serves_it(
+    api: Any,
+    untouched: None,
+    jp_root_dir: Path,
+    local_index: str,
+    monkeypatch: pytest.MonkeyPatch,
+    hub_log: Path,
+) -> None:
+    monkeypatch.setenv("UV_INDEX_URL", local_index)
+    status, me = await api("GET", "api", "me")
+    assert status == 200
+    user = me["identity"]["username"]
+    assert user == "ana"  # the server's identity provider names the user
+    rec = await _team_record(api)
+    status, body = await api(
+        "POST", "envkernels", "api", "environments", rec["id"], "fork", body={"dest": "envs/ours"}
+    )
+    assert status == 201, body
+    logged = [json.loads(x) for x in hub_log.read_text().splitlines()]
+    assert [(ln["action"], ln["user"], ln["via"]) for ln in logged] == [("fork", user, "rest")]
+    status, lines = await api("GET", "envkernels", "api", "history")
+    assert status == 200, lines
+    forks = [ln for ln in lines if ln["action"] == "fork"]
+    assert {ln["environment"]["prefix"] for ln in forks} == {
+        rec["prefix"],
+        str(jp_root_dir / "envs" / "ours"),
+    }
+    assert all(ln["user"] == user and ln["via"] == "rest" for ln in forks)
+    status, own = await api("GET", "envkernels", "api", "history", params={"env": body["environment"]["id"]})
+    assert status == 200 and sorted(ln["action"] for ln in own) == ["fork", "sync"]
+    status, missing = await api("GET", "envkernels", "api", "history", params={"env": "no-such-id"})
+    assert status == 404 and missing["hint"]

@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "kernels",
     "doctor",
     "cleanup",
+    "history",
 )
 
 

@@ -17,6 +17,7 @@ from envkernels.server.handlers import routes
 from envkernels.server.service import EnvironmentService, ServiceConfig
 from envkernels.shared import SHARED_ROOTS_VAR, split_paths
 from envkernels.shared import configure as configure_shared_roots
+from envkernels.sync.history import HISTORY_LOG_VAR, configure_history_log
 
 ROOTS_ENV_VAR = "ENVKERNELS_ROOTS"
 
@@ -171,12 +172,26 @@ class EnvKernelsApp(ExtensionApp):
         "Off by default: uv gets `--no-build` and a lock offering only an sdist is refused.",
     )
 
+    history_log = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="A server-wide JSON-lines log of every change involving a shared environment (a fork of "
+        "it, a lock of it written into a project), one line each: Jupyter user, time, environment, "
+        "plan, result. Every user's server appends to it, so make it writable for them (e.g. "
+        "`install -m 0622 /dev/null /var/log/envkernels-history.jsonl`). Default: "
+        "`$ENVKERNELS_HISTORY_LOG`; personal environments keep their trail in their own history.",
+    )
     allow_fork = Bool(
         True,
         config=True,
         help="Allow `POST .../fork`: a user makes their own environment (inside the server root, or "
         "in their forks directory) from another one's exact lock, e.g. from a shared environment.",
     )
+
+    @default("history_log")
+    def _history_log_default(self) -> str | None:
+        return os.environ.get(HISTORY_LOG_VAR) or None
 
     @default("shared_roots")
     def _shared_roots_default(self) -> list[str]:
@@ -208,6 +223,7 @@ class EnvKernelsApp(ExtensionApp):
 
         self.syncs_running: set[str] = set()
         configure_shared_roots(self.shared_roots)
+        configure_history_log(self.history_log)
         self.service = EnvironmentService(self.service_config())
         self.pools = WorkPools(heavy_workers=self.heavy_workers, heavy_queue=self.heavy_queue)
         limits.configure(

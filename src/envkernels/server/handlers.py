@@ -69,8 +69,16 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
 
         Its errors become HTTP errors; a full backlog is 503 at once.
         """
+        user = self.jupyter_user()
+
+        def as_user() -> T:
+            from envkernels.sync.history import acting
+
+            with acting(user, "rest"):  # a change is recorded as made by the Jupyter user
+                return func(*args, **kwargs)
+
         try:
-            return await self.pools.heavy(func, *args, **kwargs)
+            return await self.pools.heavy(as_user)
         except Busy as exc:
             raise ApiError(
                 503,
@@ -81,6 +89,12 @@ class EnvKernelsHandler(ExtensionHandlerMixin, APIHandler):
             ) from exc
         except EnvKernelsError as exc:
             raise api_error(exc) from exc
+
+    def jupyter_user(self) -> str | None:
+        """The name jupyter_server's identity provider gives the requesting user (None if it has none)."""
+        user = self.current_user
+        name = getattr(user, "username", None) or getattr(user, "name", None)
+        return name if isinstance(name, str) and name else None
 
     async def quick(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a quick engine call (listing, one record) on the light pool, apart from heavy work."""
@@ -321,6 +335,16 @@ class DiffHandler(EnvKernelsHandler):
         self.send(await self.engine(self.service.diff, env_id, other=other, lock=lock))
 
 
+class HistoryHandler(EnvKernelsHandler):
+    """``GET history[?env=ID]``: the audit trail (sync, fork, cleanup, locks written), oldest first."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        env_id = self.get_query_argument("env", None)
+        self.send(await self.engine(self.service.history, env_id))
+
+
 class NotFoundHandler(EnvKernelsHandler):
     """Anything else under the API prefix: a JSON 404 rather than the server's HTML page."""
 
@@ -349,5 +373,6 @@ def routes() -> list[tuple[str, type[EnvKernelsHandler]]]:
         (rf"{env}/fork/?", ForkHandler),
         (rf"{env}/tree/?", TreeHandler),
         (rf"{env}/diff/?", DiffHandler),
+        (rf"{API}/history/?", HistoryHandler),
         (rf"{API}/(?P<rest>.*)", NotFoundHandler),
     ]

@@ -195,6 +195,13 @@ class EnvironmentService:
         data["text"] = result.summary()
         return data
 
+    def history(self, env_id: str | None = None) -> list[dict[str, Any]]:
+        """The audit trail of one environment, or of every environment this server sees plus the
+        user's cache-side histories and the server-wide log of shared environments."""
+        if env_id is not None:
+            return api.history(self.environment(env_id))
+        return api.history(environments=self.environments())
+
     def source_policy(self) -> SourcePolicy:
         """What a REST sync may install: the server's index only, unless the administrator allows more."""
         return api.source_policy(

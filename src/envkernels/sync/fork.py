@@ -24,6 +24,7 @@ from envkernels.discovery.probe import environment_from_prefix
 from envkernels.errors import BadInputError, EnvKernelsError
 from envkernels.model import Environment
 from envkernels.shared import refuse_write
+from envkernels.sync import history
 from envkernels.sync.apply import Progress, SourcePolicy, SyncResult, apply_sync
 from envkernels.sync.create import create_venv, register_kernel
 from envkernels.sync.plan import plan_sync
@@ -125,20 +126,31 @@ def fork_environment(
     # The source's own interpreter: uv makes the venv on its base Python, the exact same version.
     create_venv(prefix, None, python=source.python, progress=progress)
     try:
-        history = prefix / ".envkernels"
-        history.mkdir(exist_ok=True)
-        lock_path = history / FORK_LOCK
+        kept = prefix / ".envkernels"
+        kept.mkdir(exist_ok=True)
+        lock_path = kept / FORK_LOCK
         lock_path.write_text(locked.text, encoding="utf-8")
         env = environment_from_prefix(prefix)
         result = apply_sync(
             plan_sync(str(lock_path), env), env, lock_path=str(lock_path), progress=progress, policy=policy
         )
-    except (EnvKernelsError, OSError):
+    except (EnvKernelsError, OSError) as exc:
         # Nothing usable was made: remove the half-made venv (ours, created a moment ago).
         shutil.rmtree(prefix, ignore_errors=True)
+        error = getattr(exc, "message", None) or str(exc)
+        history.record_action(source, "fork", "failed", dest=str(prefix), error=error)
         raise
     env = environment_from_prefix(prefix)
     kernelspec, note = register_kernel(env) if install_kernel else (None, None)
+    plan = result.plan.to_dict()
+    for warning in (
+        history.record_action(
+            env, "fork", "created", source=history.summary(source), lock=str(lock_path), plan=plan
+        )[1],
+        history.record_action(source, "fork", "created", dest=str(prefix), lock=str(lock_path), plan=plan)[1],
+    ):
+        if warning:
+            warnings.append(warning)
     return ForkResult(
         source=source,
         environment=env,
