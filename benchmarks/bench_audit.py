@@ -73,8 +73,8 @@ warm = []
 for _ in range(int(sys.argv[4])):
     s = time.perf_counter(); audit_environment(env, **kw); warm.append((time.perf_counter() - s) * 1000)
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "audit_ms": (t2 - t1) * 1000, "warm_ms": warm,
-                  "vulnerabilities": len(report.extra["vulnerabilities"]),
-                  "skipped": len(report.extra["skipped"])}))
+                  "vulnerabilities": len(report.to_dict()["vulnerabilities"]),
+                  "skipped": len(report.to_dict()["skipped"])}))
 """
 
 

@@ -145,7 +145,7 @@ def test_check_reports_missing_requirements_as_the_cli_does(broken_env: Path, is
     }
     assert {f.package for f in report.findings if f.code == "broken-requirement"} == {"requests"}
     assert missing == {"certifi", "charset-normalizer", "idna", "urllib3"}
-    assert api.input_errors(report) == []
+    assert report.input_errors == ()
     proc = _cli("check", str(broken_env), "--json")
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["findings"] == [f.to_dict() for f in report.findings]
@@ -160,8 +160,8 @@ def test_check_with_a_kernels_imports_and_an_unreadable_lock(
     assert [f.package for f in undeclared if "not_installed_anywhere" in f.message] != []
     bad_lock = tmp_path / "pylock.toml"
     bad_lock.write_text("this is [not toml")
-    errors = api.input_errors(api.check(env, lock=str(bad_lock)))
-    assert errors and str(bad_lock) in json.dumps(errors)
+    errors = api.check(env, lock=str(bad_lock)).input_errors
+    assert errors and str(bad_lock) in json.dumps([e.to_dict() for e in errors])
     with pytest.raises(NotFoundError):
         api.check(env, notebook=str(tmp_path / "missing.ipynb"))
 
@@ -228,16 +228,16 @@ def test_audit_an_environment_and_its_lockfile_agree(tmp_path: Path, isolated_ho
     prefix = make_venv(tmp_path / "vulnerable", ["urllib3==1.24.1"], no_deps=True)
     env = api.resolve(str(prefix))
     report = api.audit(env, db=str(OSV_DB))
-    vulns = report.extra["vulnerabilities"]
+    vulns = report.to_dict()["vulnerabilities"]
     assert vulns and {v["package"] for v in vulns} == {"urllib3"}
     assert any(f.code == "vulnerability" and f.severity == "error" for f in report.findings)
     by_target = api.audit(str(prefix), db=str(OSV_DB))
-    assert by_target.extra["vulnerabilities"] == vulns
+    assert by_target.to_dict()["vulnerabilities"] == vulns
     lock = tmp_path / "pylock.toml"
     api.lock(env, output=str(lock), hashes=False)
     from_lock = api.audit(str(lock), db=str(OSV_DB))
     assert from_lock.environment.kind == "lockfile"
-    assert [v["id"] for v in from_lock.extra["vulnerabilities"]] == [v["id"] for v in vulns]
+    assert [v["id"] for v in from_lock.to_dict()["vulnerabilities"]] == [v["id"] for v in vulns]
 
 
 # ---- tree and diff -------------------------------------------------------------------------------

@@ -8,24 +8,31 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+// The result records are generated from the result model's JSON Schema (schema.ts).
+import type {
+  IAuditReport,
+  IReport as ICheckReport,
+  IEnvironment as IEnvironmentRecord,
+  IFinding,
+  IInputProblem,
+  ILicense,
+  ISkipped,
+  IVulnerability
+} from './schema';
+
+export type {
+  IAuditReport,
+  ICheckReport,
+  IFinding,
+  IInputProblem,
+  ILicense,
+  ISkipped,
+  IVulnerability
+};
+
 /** The environment record of docs/reference.md (plus `project_path`, relative to the server root). */
-export interface IEnvironment {
-  id: string;
-  kind: string;
-  name: string;
-  prefix: string;
-  python: string | null;
-  python_version: string | null;
-  implementation: string;
-  free_threaded: boolean;
-  project: string | null;
+export interface IEnvironment extends IEnvironmentRecord {
   project_path?: string | null;
-  lockfiles: string[];
-  has_ipykernel: boolean;
-  kernel_name: string;
-  status: 'ok' | 'broken' | 'unsupported';
-  problem: string | null;
-  hint: string | null;
   /** The server's last verdict on it, kept across restarts (docs/reference.md); absent on older servers. */
   verdict?: Verdict;
   /** When that verdict was reached (ISO 8601, UTC); null while unchecked. */
@@ -35,39 +42,13 @@ export interface IEnvironment {
 /** The server's last word on an environment: `unchecked` until a check ran. */
 export type Verdict = 'unchecked' | 'ok' | 'warning' | 'error' | 'not-checked';
 
-export interface IFinding {
-  code: string;
-  severity: 'error' | 'warning' | 'info';
-  package: string | null;
-  message: string;
-  hint: string | null;
-}
-
-export interface IVulnerability {
-  package: string;
-  version: string;
-  id: string;
-  aliases: string[];
-  summary: string;
-  fixed_in: string[];
-  source: string;
-}
-
-export interface ILicense {
-  package: string;
-  version: string;
-  license: string | null;
-  status: 'allowed' | 'denied' | 'unknown';
-}
-
-export interface IReport {
-  environment: IEnvironment;
-  findings: IFinding[];
-  vulnerabilities?: IVulnerability[];
-  licenses?: ILicense[];
-  /** Audits: false when a package (or the whole source) could not be checked. */
-  checked?: boolean;
-}
+/**
+ * A check (`IReport` of schema.ts) or an audit (`IAuditReport`): what the views draw of either.
+ * Audits: `checked` is false when a package (or the whole source) could not be checked.
+ */
+export type IReport = Pick<ICheckReport, 'environment' | 'findings'> &
+  Partial<Omit<ICheckReport, 'environment' | 'findings'>> &
+  Partial<Omit<IAuditReport, 'environment' | 'findings'>>;
 
 export interface IRequirement {
   name: string;
@@ -202,8 +183,8 @@ export const api = {
   refresh: () => post<IEnvironment[]>(['environments', 'refresh'], {}),
   get: (id: string) => request<IEnvironment>(['environments', id]),
   check: (id: string, notebook?: string) =>
-    request<IReport>(['environments', id, 'check'], {}, notebook ? { notebook } : {}),
-  audit: (id: string) => request<IReport>(['environments', id, 'audit']),
+    request<ICheckReport>(['environments', id, 'check'], {}, notebook ? { notebook } : {}),
+  audit: (id: string) => request<IAuditReport>(['environments', id, 'audit']),
   lock: (id: string, path: string) => post<ILockAnswer>(['environments', id, 'lock'], { path }),
   sync: (id: string, lock: string, dryRun: boolean) =>
     post<ISyncAnswer>(['environments', id, 'sync'], { lock, dry_run: dryRun }),

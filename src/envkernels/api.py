@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from envkernels.errors import EnvKernelsError, NotFoundError, UsageError
-from envkernels.model import KINDS, Environment, Finding, Report, severity_rank
+from envkernels.model import KINDS, AuditReport, Environment, Finding, Report, severity_rank
 
 if TYPE_CHECKING:
     from envkernels.audit.policy import AuditConfig
@@ -277,8 +277,8 @@ def check(
     kernel's own module directories (:func:`kernel_search_path`). ``project``: the project whose
     declarations apply (default: the notebook's, else the environment's).
 
-    Findings come most severe first. A file of the user's that cannot be read is an entry of
-    ``report.extra["input_errors"]``, not an exception; a ``lock`` or ``notebook`` that does not
+    Findings come in the model's order (most severe first). A file of the user's that cannot be
+    read is an entry of ``report.input_errors``, not an exception; a ``lock`` or ``notebook`` that does not
     exist is NotFoundError. Answers are cached in process and on disk (``inspect/cache.py``) under
     the stamps of every file read: a warm check only ``stat``s them.
 
@@ -302,7 +302,7 @@ def check(
     )
 
 
-def problems(report: Report, threshold: str = "warning") -> list[Finding]:
+def problems(report: Report | AuditReport, threshold: str = "warning") -> list[Finding]:
     """The findings of ``report`` at or above ``threshold`` (``info`` < ``warning`` < ``error``).
 
     A check passes when this is empty at ``"warning"`` (``--strict``) or ``"error"`` (the default
@@ -310,12 +310,6 @@ def problems(report: Report, threshold: str = "warning") -> list[Finding]:
     """
     rank = severity_rank(threshold)
     return [f for f in report.findings if severity_rank(f.severity) >= rank]
-
-
-def input_errors(report: Report) -> list[dict[str, Any]]:
-    """The files of the user's a check could not read (``{"path", "message", "hint"}``); none: []."""
-    errors = report.extra.get("input_errors") or []
-    return [e for e in errors if isinstance(e, dict)]
 
 
 # ---- lock --------------------------------------------------------------------------------------
@@ -523,7 +517,7 @@ def audit(
     licenses: bool = False,
     deadline: float | None = None,
     config: AuditConfig | None = None,
-) -> Report:
+) -> AuditReport:
     """Known vulnerabilities (and, with ``licenses``, license statuses) of an environment or a lockfile.
 
     ``target``: an environment record, or a TARGET string: a lockfile (audited without installing
@@ -549,7 +543,7 @@ def audit(
     return audit_environment(resolve(target), **kwargs)
 
 
-def write_sbom(report: Report, path: str) -> str:
+def write_sbom(report: AuditReport, path: str) -> str:
     """Write the CycloneDX JSON SBOM of an audit ``report`` to ``path`` (atomically); the path written."""
     from envkernels.audit.run import sbom_for
     from envkernels.audit.sbom import write_sbom as write

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from envkernels import api
 from envkernels.errors import EnvKernelsError, UsageError
-from envkernels.model import Environment, Report
+from envkernels.model import AuditReport, Environment, Report
+from envkernels.model.codec import Record
 
 if TYPE_CHECKING:
     from envkernels.sync.plan import SyncPlan
@@ -159,19 +160,19 @@ class Worker:
     @staticmethod
     def _rendered(
         kind: str,
-        data: dict[str, Any],
+        result: Record | dict[str, Any],
         *,
         ok: bool = True,
         count: int = 0,
         changes: list[dict[str, Any]] | None = None,
         problems: list[str] | None = None,
-        **context: Any,
     ) -> Reply:
         """The reply: the data, its HTML and text, and the verdicts the kernel shows as given
         (``ok``, ``count`` for ``len()``, a plan's ``changes``, the ``problems`` of ``--strict``)."""
         from envkernels import render
 
-        html, text = render.render(kind, data, **context)
+        html, text = render.render(kind, result)
+        data = result.to_dict() if isinstance(result, Record) else result
         reply: Reply = {"kind": kind, "data": data, "html": html, "text": text, "ok": ok, "count": count}
         if changes is not None:
             reply["changes"] = changes
@@ -179,15 +180,10 @@ class Worker:
             reply["problems"] = problems
         return reply
 
-    def _report(self, report: Report, title: str) -> Reply:
+    def _report(self, report: Report | AuditReport) -> Reply:
         problems = [f.code for f in api.problems(report, "warning")]
         return self._rendered(
-            "report",
-            report.to_dict(),
-            ok=not problems,
-            count=len(report.findings),
-            problems=problems,
-            title=title,
+            "report", report, ok=not problems, count=len(report.findings), problems=problems
         )
 
     # -- ops: the kernel's facts as the API's arguments, the answer rendered
@@ -227,7 +223,7 @@ class Worker:
         )
         if self._last_check is not None and self._last_check[0] is report:
             return self._last_check[1]
-        reply = self._report(report, "Environment check")
+        reply = self._report(report)
         self._last_check = (report, reply)
         return reply
 
@@ -237,7 +233,7 @@ class Worker:
         report = api.audit(
             env, db=_resolve(args.get("db"), facts.get("cwd")), licenses=bool(args.get("licenses"))
         )
-        return self._report(report, "Environment audit")
+        return self._report(report)
 
     def _lock(self, args: dict[str, Any], facts: dict[str, Any], progress: Progress) -> Reply:
         env = api.kernel_environment(facts.get("prefix"))

@@ -104,8 +104,8 @@ def test_unusable_api_is_an_error_never_no_vulnerabilities(osv_api, tmp_path: Pa
     assert words in exc.value.message and "--db" in (exc.value.hint or "")
     report = audit_items(ENV, [AuditItem(d.name, d.version) for d in DEPS], source=src, config=AuditConfig())
     assert report.findings[0].code == "source-unavailable" and report.findings[0].severity == "error"
-    assert {s["package"] for s in report.extra["skipped"]} == {d.name for d in DEPS}
-    assert report.extra["vulnerabilities"] == []
+    assert {s["package"] for s in report.to_dict()["skipped"]} == {d.name for d in DEPS}
+    assert report.to_dict()["vulnerabilities"] == []
 
 
 def test_unreachable_api_is_an_error(tmp_path: Path):
@@ -123,9 +123,9 @@ def test_one_record_failing_keeps_its_vulnerability_with_a_warning(osv_api, tmp_
     state.fail_ids = {"PYSEC-2018-28"}
     src = source(url, tmp_path)
     report = audit_items(ENV, [AuditItem("requests", "2.19.0")], source=src, config=AuditConfig())
-    ids = {v["id"] for v in report.extra["vulnerabilities"]}
+    ids = {v["id"] for v in report.to_dict()["vulnerabilities"]}
     assert "PYSEC-2018-28" in ids and "PYSEC-2023-74" in ids
-    failed = next(v for v in report.extra["vulnerabilities"] if v["id"] == "PYSEC-2018-28")
+    failed = next(v for v in report.to_dict()["vulnerabilities"] if v["id"] == "PYSEC-2018-28")
     assert "could not be read" in failed["summary"]
     warning = next(f for f in report.findings if f.code == "advisory-unavailable")
     assert "PYSEC-2018-28" in warning.message and warning.package == "requests"

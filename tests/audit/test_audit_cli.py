@@ -37,7 +37,12 @@ def test_json_report_and_exit_1_for_a_vulnerable_environment(vulnerable_prefix, 
     assert {"vulnerabilities", "findings", "skipped"} <= set(data)
     assert "licenses" not in data
     assert any(v["id"] == "PYSEC-2018-28" and v["fixed_in"] == ["2.20.0"] for v in data["vulnerabilities"])
-    assert all(set(f) == {"code", "severity", "package", "message", "hint"} for f in data["findings"])
+    keys = {"code", "severity", "package", "message", "hint", "vulnerability"}
+    assert all(set(f) == keys for f in data["findings"])
+    # each vulnerability finding names its vulnerability, which carries the fix
+    named = {(f["package"], f["vulnerability"]) for f in data["findings"] if f["code"] == "vulnerability"}
+    assert named == {(v["package"], v["id"]) for v in data["vulnerabilities"]}
+    assert all(v["fix"] for v in data["vulnerabilities"])
 
 
 def test_text_table_with_one_fix_per_package(vulnerable_prefix, osv_db, isolated_home):

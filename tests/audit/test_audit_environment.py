@@ -16,7 +16,7 @@ from osv_plain import load_records, plain_audit
 from packaging.version import Version
 
 from envkernels.audit.policy import AuditConfig
-from envkernels.audit.run import audit_environment, audit_lockfile, package_fixes
+from envkernels.audit.run import audit_environment, audit_lockfile
 from envkernels.errors import NotFoundError, UsageError
 
 
@@ -31,7 +31,7 @@ def expected_vulnerabilities(osv_db: Path, pins: tuple[str, ...]) -> dict[tuple[
 
 
 def found(report) -> dict[tuple[str, str], list[str]]:
-    return {(v["package"].lower(), v["id"]): v["fixed_in"] for v in report.extra["vulnerabilities"]}
+    return {(v["package"].lower(), v["id"]): v["fixed_in"] for v in report.to_dict()["vulnerabilities"]}
 
 
 def test_vulnerable_environment_offline_matches_the_records(
@@ -46,17 +46,17 @@ def test_vulnerable_environment_offline_matches_the_records(
     assert expected[("pyyaml", "PYSEC-2021-142")] == ["5.4"]  # CVE-2020-14343
     assert ("pyyaml", "PYSEC-2020-176") not in expected  # 5.1 up to 5.2b1 only
     assert ("urllib3", "PYSEC-2019-132") in expected
-    item = next(v for v in report.extra["vulnerabilities"] if v["id"] == "PYSEC-2018-28")
+    item = next(v for v in report.to_dict()["vulnerabilities"] if v["id"] == "PYSEC-2018-28")
     assert set(item) >= {"package", "version", "id", "aliases", "summary", "fixed_in", "source"}
     assert item["aliases"] == ["CVE-2018-18074", "GHSA-x84v-xcm2-53pg"]
     assert item["version"] == "2.19.0" and item["source"] == f"osv-db:{osv_db.resolve()}"
-    assert report.extra["skipped"] == []
+    assert report.to_dict()["skipped"] == []
 
 
 def test_each_vulnerability_is_an_error_finding_with_the_uv_fix(vulnerable_env, osv_db, isolated_home):
     report = audit_environment(vulnerable_env, db=str(osv_db))
     vulns = [f for f in report.findings if f.code == "vulnerability"]
-    assert len(vulns) == len(report.extra["vulnerabilities"]) and report.worst() == "error"
+    assert len(vulns) == len(report.to_dict()["vulnerabilities"]) and report.worst() == "error"
     py = shlex.quote(vulnerable_env.python)
     finding = next(f for f in vulns if "PYSEC-2018-28" in f.message)
     assert finding.severity == "error" and finding.package == "requests"
@@ -64,10 +64,10 @@ def test_each_vulnerability_is_an_error_finding_with_the_uv_fix(vulnerable_env, 
     fix = re.fullmatch(rf"`uv pip install --python {re.escape(py)} requests==(\S+)`", finding.hint or "")
     assert fix is not None, finding.hint
     highest = max(
-        Version(v["fixed_in"][0]) for v in report.extra["vulnerabilities"] if v["package"] == "requests"
+        Version(v["fixed_in"][0]) for v in report.to_dict()["vulnerabilities"] if v["package"] == "requests"
     )
     assert Version(fix[1]) >= highest
-    assert package_fixes(report)["requests"] == finding.hint
+    assert report.fixes()["requests"] == finding.hint
 
 
 def test_api_path_finds_the_same_as_the_local_database(vulnerable_env, osv_db, osv_api, isolated_home):
@@ -75,9 +75,9 @@ def test_api_path_finds_the_same_as_the_local_database(vulnerable_env, osv_db, o
     online = audit_environment(vulnerable_env, api_url=url)
     offline = audit_environment(vulnerable_env, db=str(osv_db))
     assert found(online) == found(offline)
-    assert online.extra["advisory_source"] == f"osv-api:{url}"
+    assert online.to_dict()["advisory_source"] == f"osv-api:{url}"
     # One querybatch for every installed package; then the fix advice vets each release it names once.
-    vetted = {pin for hint in package_fixes(online).values() for pin in re.findall(r"\S+==[^\s`]+", hint)}
+    vetted = {pin for hint in online.fixes().values() for pin in re.findall(r"\S+==[^\s`]+", hint)}
     assert vetted and sum(1 for r in state.requests if r[1] == "/v1/querybatch") == 1 + len(vetted)
 
 
@@ -89,13 +89,13 @@ def test_project_configuration_chooses_the_local_database(
     relative = os.path.relpath(osv_db.resolve(), project)  # resolved against the project directory
     (project / "pyproject.toml").write_text(f'[tool.envkernels.audit]\ndb = "{relative}"\n')
     report = audit_environment(vulnerable_env, project=str(project))
-    assert report.extra["advisory_source"] == f"osv-db:{osv_db.resolve()}"
+    assert report.to_dict()["advisory_source"] == f"osv-db:{osv_db.resolve()}"
     assert found(report) == expected_vulnerabilities(osv_db, vulnerable_pins)
 
 
 def test_server_config_is_used_when_the_project_says_nothing(vulnerable_env, osv_db, tmp_path, isolated_home):
     report = audit_environment(vulnerable_env, project=str(tmp_path), config=AuditConfig(db=str(osv_db)))
-    assert report.extra["advisory_source"].startswith("osv-db:")
+    assert report.to_dict()["advisory_source"].startswith("osv-db:")
 
 
 def test_environment_with_a_project_lock_gets_a_sync_hint(vulnerable_env, osv_db, tmp_path, isolated_home):
@@ -112,11 +112,13 @@ def test_lockfile_is_audited_without_installing_it(osv_db, tmp_path, isolated_ho
     lock.write_text("requests==2.19.0\nurllib3==1.24.1\n-e ./localpkg\n")
     report = audit_lockfile(lock, db=str(osv_db))
     assert report.environment.kind == "lockfile" and report.environment.prefix == str(lock.resolve())
-    ids = {(v["package"], v["id"]) for v in report.extra["vulnerabilities"]}
+    ids = {(v["package"], v["id"]) for v in report.to_dict()["vulnerabilities"]}
     assert ("requests", "PYSEC-2018-28") in ids and ("urllib3", "PYSEC-2019-132") in ids
-    assert [s["package"] for s in report.extra["skipped"]] == ["localpkg"]  # the `-e` directory's name
+    assert [s["package"] for s in report.to_dict()["skipped"]] == ["localpkg"]  # the `-e` directory's name
     hint = next(f.hint for f in report.findings if f.code == "vulnerability" and f.package == "requests")
-    assert str(lock.resolve()) in hint and ">= 2.20.0" in hint
+    # one fix per package, the one that lifts all its vulnerabilities: the highest first fixed release
+    highest = max((v.fixed_in[0] for v in report.vulnerabilities if v.package == "requests"), key=Version)
+    assert str(lock.resolve()) in hint and f">= {highest}" in hint
     assert any(f.code == "lock-warning" for f in report.findings)
 
 
@@ -150,7 +152,7 @@ def test_legacy_and_unusual_installed_versions(osv_db, tmp_path, isolated_home):
     report = audit_items(
         env, items, source=OsvLocalSource(osv_db, cache_root=tmp_path / "c"), config=AuditConfig()
     )
-    ids = {(v["package"], v["id"]) for v in report.extra["vulnerabilities"]}
+    ids = {(v["package"], v["id"]) for v in report.to_dict()["vulnerabilities"]}
     assert ("requests", "PYSEC-2014-13") in ids
     assert ("paramiko", "PYSEC-2022-166") in ids
     assert not any(p == "py" for p, _ in ids)

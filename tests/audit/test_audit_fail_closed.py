@@ -90,8 +90,8 @@ def test_a_symlink_loop_in_a_package_folder_leaves_it_not_checked(vulnerable_pre
 def test_a_link_back_up_the_tree_is_walked_once(vulnerable_env, db_copy, tmp_path, isolated_home):
     (db_copy / "vulns/requests/up").symlink_to("../..")
     report = audit_environment(vulnerable_env, db=str(db_copy))
-    assert report.extra["checked"] is True
-    assert {v["package"] for v in report.extra["vulnerabilities"]} >= {"requests", "urllib3", "Jinja2"}
+    assert report.to_dict()["checked"] is True
+    assert {v["package"] for v in report.to_dict()["vulnerabilities"]} >= {"requests", "urllib3", "Jinja2"}
 
 
 def test_an_unreadable_record_whose_package_cannot_be_told_fails_the_audit(
@@ -99,7 +99,7 @@ def test_an_unreadable_record_whose_package_cannot_be_told_fails_the_audit(
 ):
     (db_copy / "vulns/garbage.json").write_text("\x00\x01 not json")
     report = audit_environment(vulnerable_env, db=str(db_copy))
-    assert report.extra["checked"] is False
+    assert report.to_dict()["checked"] is False
     bad = [f for f in report.findings if f.code == "source-unavailable"]
     assert len(bad) == 1 and bad[0].package is None and bad[0].severity == "error"
 
@@ -163,7 +163,7 @@ def test_a_trickling_api_cannot_keep_the_audit_past_its_deadline(vulnerable_env,
     elapsed = time.monotonic() - started
     finding = next(f for f in report.findings if f.code == "source-unavailable")
     assert "deadline (3 s)" in finding.message
-    assert report.extra["checked"] is False and report.extra["vulnerabilities"] == []
+    assert report.to_dict()["checked"] is False and report.to_dict()["vulnerabilities"] == []
     # The trickled answer (1,000+ bytes at 5 s each) would take over an hour; generous bound.
     assert elapsed < 120
 

@@ -29,7 +29,7 @@ def dist(expression=None, text=None, classifiers=()):
 
 
 def statuses(report) -> dict[str, tuple[str | None, str]]:
-    return {row["package"].lower(): (row["license"], row["status"]) for row in report.extra["licenses"]}
+    return {row["package"].lower(): (row["license"], row["status"]) for row in report.to_dict()["licenses"]}
 
 
 def test_license_sources_in_order_expression_then_field_then_classifiers():

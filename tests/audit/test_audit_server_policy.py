@@ -39,8 +39,8 @@ def test_a_project_api_url_is_never_contacted_by_a_server_audit(
     server = AuditConfig(db=str(osv_db), authoritative=True)
     report = audit_environment(vulnerable_env, project=str(project), config=server)
     assert state.requests == []  # the package list went nowhere
-    assert report.extra["advisory_source"] == f"osv-db:{osv_db.resolve()}"
-    assert report.extra["checked"] is True and report.extra["vulnerabilities"]
+    assert report.to_dict()["advisory_source"] == f"osv-db:{osv_db.resolve()}"
+    assert report.to_dict()["checked"] is True and report.to_dict()["vulnerabilities"]
     ignored = [f for f in report.findings if f.code == "config-ignored"]
     assert {f.severity for f in ignored} == {"info"}
     messages = " ".join(f.message for f in ignored)
@@ -67,7 +67,7 @@ def test_a_project_cannot_widen_the_server_license_policy(vulnerable_env, osv_db
     joined = "\n".join(notes)
     assert "`GPL-3.0-only`" in joined and "fail-on-unknown = false" in joined and "`timeout = 600`" in joined
     report = audit_environment(vulnerable_env, licenses=True, project=str(project), config=server)
-    statuses = {row["package"].lower(): row["status"] for row in report.extra["licenses"]}
+    statuses = {row["package"].lower(): row["status"] for row in report.to_dict()["licenses"]}
     assert statuses["requests"] == "denied"  # Apache-2.0: allowed by the server, not by the project
     assert sum(f.code == "config-ignored" for f in report.findings) == 3
 
@@ -80,7 +80,7 @@ def test_without_a_server_config_a_project_still_only_narrows_under_authority(
     monkeypatch.setenv("ENVKERNELS_AUDIT_DB", str(osv_db))
     project = project_with(tmp_path, f'api-url = "{url}"')
     report = audit_environment(vulnerable_env, project=str(project), config=AuditConfig(authoritative=True))
-    assert state.requests == [] and report.extra["advisory_source"].startswith("osv-db:")
+    assert state.requests == [] and report.to_dict()["advisory_source"].startswith("osv-db:")
 
 
 def test_the_cli_honours_the_users_own_project_source(vulnerable_prefix, osv_api, tmp_path, isolated_home):

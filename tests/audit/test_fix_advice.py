@@ -17,7 +17,7 @@ from osv_plain import load_records, plain_audit
 from packaging.version import Version
 
 from envfactory import make_venv, uv, venv_python
-from envkernels.audit.run import audit_environment, package_fixes
+from envkernels.audit.run import audit_environment
 from envkernels.discovery.probe import environment_from_prefix
 from envkernels.inspect import advice
 from envkernels.inspect.check import check_environment
@@ -56,7 +56,7 @@ def test_requests_2_19_with_urllib3_1_24_1_gets_one_fix_from_check_and_audit_and
         if f.code == "broken-requirement" and "urllib3 1.24.1 is installed" in f.message
     )
     audit = audit_environment(env, db=str(osv_db))
-    fixes = package_fixes(audit)
+    fixes = audit.fixes()
     # One resolution: the check's fix for the conflict is the audit's fix for urllib3.
     assert conflict.hint == fixes["urllib3"]
     pins = _pins(fixes["urllib3"])
@@ -83,7 +83,7 @@ def test_a_vulnerable_package_whose_dependents_allow_a_fix_moves_alone(
 ) -> None:
     prefix = make_venv(tmp_path / "env", ["requests==2.32.3", "urllib3==1.24.1"], no_deps=True)
     env = environment_from_prefix(prefix)
-    fix = package_fixes(audit_environment(env, db=str(osv_db)))["urllib3"]
+    fix = audit_environment(env, db=str(osv_db)).fixes()["urllib3"]
     pins = _pins(fix)
     assert set(pins) == {"urllib3"} and "must move" not in fix
     assert not _known_vulnerable(osv_db, "urllib3", pins["urllib3"])
@@ -104,7 +104,7 @@ def test_without_the_index_the_advice_names_no_versions_rather_than_a_wrong_one(
         f"`uv pip install --python {py} --upgrade urllib3 requests` "
         "(no versions named: the package index could not be reached to resolve them)"
     )
-    audit = package_fixes(audit_environment(env, db=str(osv_db)))
+    audit = audit_environment(env, db=str(osv_db)).fixes()
     assert audit["urllib3"] == hint
     assert "==" not in audit["requests"] and "--upgrade requests" in audit["requests"]
 
@@ -140,7 +140,7 @@ def test_nothing_to_advise_runs_no_resolution_and_an_answer_is_resolved_once(
     monkeypatch.setattr(advice, "_run_uv", counting)
     env = environment_from_prefix(small_env)
     assert not [f for f in check_environment(env, use_cache=False).findings if f.code == "broken-requirement"]
-    assert not audit_environment(env, db=str(osv_db)).extra["vulnerabilities"]
+    assert not audit_environment(env, db=str(osv_db)).to_dict()["vulnerabilities"]
     assert calls == []  # a healthy environment: uv is never asked
     python = str(venv_python(small_env))
     first = advice.resolve_fix(python, "six", "1.16.0", ())
@@ -184,7 +184,7 @@ def test_when_only_going_back_fits_check_says_so_and_audit_advises_no_vulnerable
     assert "a downgrade: no newer urllib3 fits what requires it" in (hint or "")
     # The audit knows urllib3 1.23 is vulnerable: it advises no release, and names what blocks a fix.
     assert _known_vulnerable(osv_db, "urllib3", "1.23")
-    fixes = package_fixes(audit)
+    fixes = audit.fixes()
     assert "==" not in fixes["urllib3"]
     assert fixes["urllib3"].startswith("no release of `urllib3` that the advisories leave alone fits")
     assert "requests 2.19.0 requires `urllib3<1.24,>=1.21.1`" in fixes["urllib3"]

@@ -107,7 +107,7 @@ def test_invalid_and_unknown_version_locks_are_input_errors(
     broken.parent.mkdir()
     broken.write_text('version = 1\n\n[[package]]\nname = "six"\nversion = \n')
     report = check_environment(env_of(small_env), lock=str(broken))
-    errors = report.extra["input_errors"]
+    errors = report.to_dict()["input_errors"]
     assert len(errors) == 1 and str(broken) in errors[0]["message"] and ":5" in errors[0]["message"]
     assert errors[0]["hint"]
     assert not [f for f in report.findings if f.code.startswith("lock-")]
@@ -116,7 +116,7 @@ def test_invalid_and_unknown_version_locks_are_input_errors(
     future.parent.mkdir()
     future.write_text('version = 99\nrequires-python = ">=3.8"\n')
     report = check_environment(env_of(small_env), lock=str(future))
-    errors = report.extra["input_errors"]
+    errors = report.to_dict()["input_errors"]
     assert len(errors) == 1 and "99" in errors[0]["message"] and errors[0]["hint"]
 
 

@@ -128,7 +128,7 @@ def test_bad_notebook_is_an_input_error_and_the_rest_still_runs(project: Path, i
     bad = project / "bad.ipynb"
     bad.write_text('{"cells": [\n  {"cell_type": "code",\n')
     report = check_environment(env_of(project / ".venv"), notebook=str(bad))
-    errors = report.extra["input_errors"]
+    errors = report.to_dict()["input_errors"]
     assert len(errors) == 1 and errors[0]["path"] == str(bad) and "invalid JSON" in errors[0]["message"]
     assert errors[0]["hint"]
     assert any(f.code == "missing-declared" for f in report.findings)
@@ -148,7 +148,7 @@ def test_invalid_pyproject_is_named_with_its_line(tmp_path: Path, isolated_home:
     (root / "pyproject.toml").write_text('[project]\nname = "p"\ndependencies = ["six",\n[oops\n')
     make_venv(root / ".venv", ["six==1.16.0"])
     report = check_environment(env_of(root / ".venv"))
-    errors = report.extra["input_errors"]
+    errors = report.to_dict()["input_errors"]
     assert errors and errors[0]["line"] == 4 and "pyproject.toml:4" in errors[0]["message"]
     assert not [f for f in report.findings if f.severity == "error"]
 

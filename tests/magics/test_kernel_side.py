@@ -88,7 +88,7 @@ def _result(findings: list[dict]) -> ks.EnvResult:
 
     env = Environment(id="x", kind="venv", name="x", prefix="/x", python=None, python_version=None)
     report = Report(env, tuple(Finding.from_dict(f) for f in findings))
-    payload = Worker()._report(report, "Environment check")
+    payload = Worker()._report(report)
     return ks.EnvResult("check", dict(payload, html="<b>h</b>", text="t"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from envkernels import render
+from envkernels.model import AuditReport, Environment, Finding, License, Report, Vulnerability
 
 ENV = {
     "id": "venv-x-1",
@@ -14,6 +15,7 @@ ENV = {
     "python": "/e/x/bin/python",
     "python_version": "3.11.7",
 }
+RECORD = Environment.from_dict(ENV)
 
 
 def _finding(
@@ -22,12 +24,22 @@ def _finding(
     package: str | None = "requests",
     message: str = "requests 2.32.3 requires idna<4,>=2.5, which is not installed",
     hint: str | None = "`uv pip install --python /e/x/bin/python 'idna<4,>=2.5'`",
-) -> dict:
-    return {"code": code, "severity": severity, "package": package, "message": message, "hint": hint}
+    vulnerability: str | None = None,
+) -> Finding:
+    return Finding.from_dict(
+        {
+            "code": code,
+            "severity": severity,
+            "package": package,
+            "message": message,
+            "hint": hint,
+            "vulnerability": vulnerability,
+        }
+    )
 
 
 def test_findings_table_colours_severities_and_makes_the_fix_copyable() -> None:
-    html = render.report_html({"environment": ENV, "findings": [_finding("warning"), _finding("error")]})
+    html, _ = render.render("report", Report(RECORD, (_finding("warning"), _finding("error"))))
     assert render.SEVERITY_COLOURS["error"] in html and render.SEVERITY_COLOURS["warning"] in html
     assert (
         '<code class="fix">uv pip install --python /e/x/bin/python &#x27;idna&lt;4,&gt;=2.5&#x27;</code>'
@@ -40,94 +52,93 @@ def test_findings_table_colours_severities_and_makes_the_fix_copyable() -> None:
 
 def test_values_from_outside_are_escaped_in_html() -> None:
     evil = _finding("error", package="<img src=x onerror=alert(1)>", message="<script>alert(1)</script>")
-    vuln = {
-        "package": "<b>p</b>",
-        "version": "1",
-        "id": 'GHSA-"x',
-        "aliases": ["CVE-1<2"],
-        "summary": "<script>",
-        "fixed_in": ["2"],
-        "source": "osv",
-    }
-    html = render.report_html({"environment": ENV, "findings": [evil], "vulnerabilities": [vuln]})
-    assert "<script>" not in html and "<img" not in html and "<b>p</b>" not in html
+    vuln = Vulnerability("<b>p</b>", "1", 'GHSA-"x', ("CVE-1<2",), "<script>", ("2",), "osv", fix="`<i>`")
+    html, _ = render.render("report", AuditReport(RECORD, (evil,), (vuln,)))
+    assert "<script>" not in html and "<img" not in html and "<b>p</b>" not in html and "<i>" not in html
     assert "&lt;script&gt;" in html
     assert 'href="https://osv.dev/vulnerability/GHSA-%22x"' in html
 
 
-def test_audit_links_advisories_to_osv_and_names_the_fix() -> None:
-    vuln = {
-        "package": "requests",
-        "version": "2.19.0",
-        "id": "GHSA-x84v-xcm2-53pg",
-        "aliases": ["CVE-2018-18074", "PYSEC-2018-28"],
-        "summary": "Insufficiently protected credentials",
-        "fixed_in": ["2.20.0"],
-        "source": "osv-local",
-    }
-    other = dict(vuln, id="PYSEC-2023-74", aliases=[], fixed_in=["2.31.0"])
-    engine_hint = "`uv lock --upgrade-package requests` (to >= 2.20.0 in `uv.lock`), then `uv sync`"
-    finding = _finding(
-        "error", code="vulnerability", message="requests 2.19.0: GHSA-x84v-xcm2-53pg (...)", hint=engine_hint
+def test_audit_links_advisories_to_osv_and_shows_each_vulnerability_once_with_its_fix() -> None:
+    engine_fix = "`uv lock --upgrade-package requests` (to >= 2.31.0 in `uv.lock`), then `uv sync`"
+    vuln = Vulnerability(
+        "requests",
+        "2.19.0",
+        "GHSA-x84v-xcm2-53pg",
+        ("CVE-2018-18074", "PYSEC-2018-28"),
+        "Insufficiently protected credentials",
+        ("2.20.0",),
+        "osv-local",
+        fix=engine_fix,
     )
-    data = {"environment": ENV, "findings": [finding], "vulnerabilities": [vuln, other]}
-    html, text = render.render("report", data, title="Environment audit")
+    other = Vulnerability(
+        "requests", "2.19.0", "PYSEC-2023-74", (), "", ("2.31.0",), "osv-local", fix=engine_fix
+    )
+    findings = tuple(
+        _finding(
+            "error", code="vulnerability", message=f"requests 2.19.0: {v.id}", hint=v.fix, vulnerability=v.id
+        )
+        for v in (vuln, other)
+    )
+    report = AuditReport(RECORD, findings, (vuln, other), advisory_source="osv-db:/db")
+    html, text = render.render("report", report)
     assert 'href="https://osv.dev/vulnerability/GHSA-x84v-xcm2-53pg"' in html
     assert 'href="https://osv.dev/vulnerability/CVE-2018-18074"' in html
-    # the engine's own hint where it gave one, else the install line of the smallest fixed version
-    assert '<code class="fix">uv lock --upgrade-package requests</code>' in html
-    assert "uv pip install --python /e/x/bin/python &#x27;requests&gt;=2.31.0&#x27;" in html
+    assert html.count('<code class="fix">uv lock --upgrade-package requests</code>') == 2  # one per row
     assert html.count("GHSA-x84v-xcm2-53pg</a>") == 1  # listed once, in the vulnerabilities table
-    assert text.startswith("Environment audit: 1 error")
-    assert "https://osv.dev/vulnerability/GHSA-x84v-xcm2-53pg" in text
-    assert "fix: uv lock --upgrade-package requests (to >= 2.20.0 in uv.lock), then uv sync" in text
-    assert "fix: uv pip install --python /e/x/bin/python 'requests>=2.31.0'" in text
-    assert "error[vulnerability]" not in text
+    assert "Vulnerabilities</b>: 2" in html and "[vulnerability]" not in html
+    assert "<td>vulnerability</td>" not in html  # the findings that name them are not listed again
+    lines = text.splitlines()
+    assert sum("GHSA-x84v-xcm2-53pg" in line for line in lines) == 1
+    assert lines.count(f"fix requests: {engine_fix}") == 1
+    assert "2 known vulnerabilities in 1 package" in text
 
 
-def test_vulnerability_without_fixed_version_has_no_fix_line() -> None:
-    vuln = {"package": "p", "version": "1", "id": "OSV-1", "aliases": [], "summary": "s", "fixed_in": []}
-    assert render.vulnerability_fix(vuln, "/py") is None
-    assert "no fix yet" in render.vulnerabilities_text([vuln])
+def test_vulnerability_without_fixed_version_says_so() -> None:
+    vuln = Vulnerability("p", "1", "OSV-1", (), "s", (), "osv", fix="no fixed release of `p` is known yet")
+    html, text = render.render("report", AuditReport(RECORD, (), (vuln,)))
+    assert "no fix yet" in html and "no fixed release of <code" in html
+    assert "fix p: no fixed release of `p` is known yet" in text
 
 
 def test_license_table_puts_denied_and_unknown_first_and_folds_the_allowed() -> None:
-    licenses = [
-        {"package": "zlib-ok", "version": "1", "license": "MIT", "status": "allowed"},
-        {"package": "mystery", "version": "2", "license": None, "status": "unknown"},
-        {"package": "gpl-thing", "version": "1", "license": "GPL-3.0-only", "status": "denied"},
-    ]
-    html, text = render.render(
-        "report",
-        {"environment": ENV, "findings": [], "vulnerabilities": [], "licenses": licenses},
-        title="Environment audit",
+    licenses = (
+        License("zlib-ok", "1", "MIT", "allowed"),
+        License("mystery", "2", None, "unknown"),
+        License("gpl-thing", "1", "GPL-3.0-only", "denied"),
     )
+    html, text = render.render("report", AuditReport(RECORD, licenses=licenses))
     assert (
         html.index("gpl-thing") < html.index("mystery") < html.index("<details><summary>1 allowed</summary>")
     )
     assert html.index("<details>") < html.index("zlib-ok")
-    lines = text.splitlines()[-4:]
-    assert lines[0].split() == ["package", "version", "license", "status"]
-    assert [ln.split()[0] for ln in lines[1:]] == ["gpl-thing", "mystery", "zlib-ok"]
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["PACKAGE", "VERSION"])
+    assert [ln.split()[0] for ln in lines[start + 1 : start + 3]] == ["gpl-thing", "mystery"]
+    assert "licenses: 1 allowed, 2 denied or unknown" in text
 
 
 def test_backticked_names_in_messages_become_code() -> None:
-    html = render.findings_html([_finding("error", message="requires `urllib3<3`, but 1.24.1 is installed")])
+    html = render.html.findings_html(
+        [_finding("error", message="requires `urllib3<3`, but 1.24.1 is installed")]
+    )
     assert "requires <code>urllib3&lt;3</code>, but" in html
-    odd = render.findings_html([_finding("error", message="a stray ` backtick")])
+    odd = render.html.findings_html([_finding("error", message="a stray ` backtick")])
     assert "a stray ` backtick" in odd
 
 
-def test_text_report_reads_without_colour() -> None:
-    text = render.report_text({"environment": ENV, "findings": [_finding("warning")]})
+def test_text_report_reads_without_colour_and_matches_the_cli() -> None:
+    _, text = render.render("report", Report(RECORD, (_finding("warning"),)))
     assert "\x1b[" not in text
-    assert "warning[broken-requirement] requests: requests 2.32.3 requires idna" in text
-    assert "    fix: uv pip install --python /e/x/bin/python 'idna<4,>=2.5'" in text
+    assert text.splitlines()[0] == "x (venv, Python 3.11.7): /e/x"
+    assert "warning  broken-requirement  requests  requests 2.32.3 requires idna" in text
+    assert "         hint: `uv pip install --python /e/x/bin/python 'idna<4,>=2.5'`" in text
+    assert text.splitlines()[-1] == "1 warning"
 
 
 def test_report_without_findings_says_so() -> None:
-    html, text = render.render("report", {"environment": ENV, "findings": []})
-    assert "no findings" in html and text.startswith("Environment check: no findings")
+    html, text = render.render("report", Report(RECORD))
+    assert "no findings" in html and text.endswith("no findings")
 
 
 def test_environments_mark_the_kernels_own_and_show_broken_ones_with_hint() -> None:
@@ -216,7 +227,7 @@ def test_applied_sync_says_what_changed_and_how_to_undo() -> None:
     assert text.startswith("Synced to /p/pylock.toml: 1 change(s)")
     assert "undo with: envkernels sync /s/snap.toml --target /e/x --yes" in text
     assert '<code class="fix">envkernels sync /s/snap.toml --target /e/x --yes</code>' in html
-    nothing = render.plan_text({"plan": dict(plan, upgrade=[]), "applied": False}, applied=True)
+    nothing = render.text.plan_text({"plan": dict(plan, upgrade=[]), "applied": False}, applied=True)
     assert nothing.startswith("In sync with /p/pylock.toml")
 
 

@@ -23,6 +23,7 @@ from typing import Protocol
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 
 from envkernels.audit.policy import LicensePolicy
+from envkernels.model import LicenseStatus
 
 # Classifier tails (after "License :: OSI Approved :: " or "License :: ") that name one SPDX license.
 CLASSIFIER_SPDX: dict[str, str] = {
@@ -234,7 +235,7 @@ def _in(term: str, ids: frozenset[str]) -> bool:
     return term in ids or term.split(" WITH ")[0] in ids
 
 
-def license_status(info: LicenseInfo, policy: LicensePolicy) -> str:
+def license_status(info: LicenseInfo, policy: LicensePolicy) -> LicenseStatus:
     """``allowed``, ``denied`` or ``unknown`` for ``info`` under ``policy``."""
     if not info.expression:
         return "unknown"

@@ -18,47 +18,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
 from envkernels.audit.records import Advisory, Affected, VersionRange, canonical_version
+from envkernels.model import Vulnerability
 
 # Preferred primary ids, best first: the PyPI database's own, then GitHub's, then anything.
 _ID_PREFERENCE = ("PYSEC-", "GHSA-", "CVE-")
 # At one version, a `fixed` closes before an `introduced` reopens ([0, 1.0) then [1.0, ...)).
 _KIND_ORDER = {"fixed": 0, "introduced": 1, "last_affected": 2}
 _ZERO = Version("0")
-
-
-@dataclass(frozen=True)
-class Vulnerability:
-    """One known vulnerability of one installed (package, version): a ``vulnerabilities`` item of the
-    reference (docs/reference.md)."""
-
-    package: str
-    version: str
-    id: str
-    aliases: tuple[str, ...]
-    summary: str
-    fixed_in: tuple[str, ...]
-    source: str
-    severity: str | None = None
-    url: str | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        """docs/reference.md's item (plus ``severity`` and ``url`` for the notebook table)."""
-        return {
-            "package": self.package,
-            "version": self.version,
-            "id": self.id,
-            "aliases": list(self.aliases),
-            "summary": self.summary,
-            "fixed_in": list(self.fixed_in),
-            "source": self.source,
-            "severity": self.severity,
-            "url": self.url,
-        }
 
 
 @functools.lru_cache(maxsize=65536)

@@ -1,20 +1,21 @@
 """The audit: an environment's (or a lockfile's) distributions against advisories and a license policy.
 
 ``audit_environment`` and ``audit_lockfile`` are what the CLI, the ``%envaudit`` magic and the
-server call. Each returns a :class:`~envkernels.model.Report` whose ``extra`` carries docs/reference.md's
-``vulnerabilities`` (and with ``licenses=True`` its ``licenses``), plus ``skipped`` (what could not
-be checked, and why) and ``advisory_source`` (which database or API answered).
+server call. Each returns an :class:`~envkernels.model.AuditReport`: docs/reference.md's
+``vulnerabilities`` (each once, with its ``fix``; and with ``licenses=True`` its ``licenses``), plus
+``skipped`` (what could not be checked, and why) and ``advisory_source`` (which database or API answered).
 
 Findings (``code``, severity):
 
-- ``vulnerability`` (error): one per vulnerability, aliases merged, with the fix as a hint: for an
+- ``vulnerability`` (error): one per vulnerability, aliases merged, naming it (``Finding.vulnerability``),
+  with its package's fix as the hint (the same for every vulnerability of a package): for an
   environment, the versions uv resolves (``inspect/advice.py``) that this audit's advisories do
   not name and that what depends on the package accepts, moving those dependents too when they
   must (the check's advice for a conflicting requirement is the same resolution);
 - ``license-denied`` (error), ``license-unknown`` (warning; error with ``fail-on-unknown``);
 - ``source-unavailable`` (error): the source could not answer (every package is in ``skipped``),
   did not answer within the deadline, or one package's advisories could not be read (that package
-  is in ``skipped``): "not checked", never "no vulnerabilities"; ``extra["checked"]`` is then false;
+  is in ``skipped``): "not checked", never "no vulnerabilities"; ``checked`` is then false;
 - ``config-ignored`` (info): a project setting the server's configuration does not allow (see ``policy``);
 - ``advisory-invalid``/``advisory-unavailable`` (warning): a record that could not be read or fetched;
 - ``version-invalid``/``invalid-metadata`` (warning): an installed version or metadata we cannot read.
@@ -34,12 +35,12 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
 from envkernels.audit.licenses import LicenseInfo, license_of, license_status
-from envkernels.audit.matching import Vulnerability, match_package, parse_version
+from envkernels.audit.matching import match_package, parse_version
 from envkernels.audit.policy import (
     DEFAULT_CACHE_TTL,
     DEFAULT_DEADLINE,
@@ -58,7 +59,7 @@ from envkernels.audit.sources.interface import (
 )
 from envkernels.core.layout import slugify
 from envkernels.errors import UsageError
-from envkernels.model import Environment, Finding, Report
+from envkernels.model import AuditReport, Environment, Finding, License, Vulnerability
 
 if TYPE_CHECKING:
     from envkernels.core.distributions import InstalledDistribution
@@ -198,7 +199,7 @@ def audit_items(
     deadline: Deadline | None = None,
     notes: Sequence[Finding] = (),
     dists: Sequence[InstalledDistribution] | None = None,
-) -> Report:
+) -> AuditReport:
     """The pure-ish core: match ``items`` against ``source`` and the license policy; build the Report.
 
     ``dists``: the environment's installed distributions; given, each vulnerable package's fix is
@@ -249,11 +250,13 @@ def audit_items(
             vulns.extend(
                 match_package(candidates, dep.normalized, dep.name, dep.version, source.label, reported)
             )
-    fixes: dict[str, str] = {}
+    resolved: dict[str, str] = {}
     if vulns and dists is not None and lock is None and not environment.lockfiles:
-        fixes = advised_fixes(
+        resolved = advised_fixes(
             environment, vulns, dists, vulnerability_oracle(source), end=deadline.end if deadline else None
         )
+    fixes = package_fixes(vulns, environment, lock, resolved)
+    vulns = [replace(v, fix=fixes.get(v.package)) for v in vulns]
     vuln_findings = [
         Finding(
             "vulnerability",
@@ -262,7 +265,8 @@ def audit_items(
             f"{v.package} {v.version}: {v.id}"
             + (f" ({', '.join(v.aliases)})" if v.aliases else "")
             + (f": {v.summary}" if v.summary else ""),
-            fixes.get(v.package) or _fix_hint(v, environment, lock),
+            v.fix,
+            vulnerability=v.id,
         )
         for v in vulns
     ]
@@ -273,19 +277,15 @@ def audit_items(
     ]
     unread = [f for f in warning_findings if f.severity == "error"]
 
-    extra: dict[str, Any] = {
-        "vulnerabilities": [v.to_dict() for v in vulns],
-    }
+    license_rows: list[License] | None = None
     license_findings: list[Finding] = []
     if licenses:
         policy = config.license_policy()
-        rows = []
+        license_rows = []
         for item in items:
             info = item.license or LicenseInfo(None, None, None)
             status = license_status(info, policy)
-            rows.append(
-                {"package": item.name, "version": item.version, "license": info.display, "status": status}
-            )
+            license_rows.append(License(item.name, item.version, info.display, status))
             if status == "denied":
                 license_findings.append(
                     Finding(
@@ -316,14 +316,18 @@ def audit_items(
                         ),
                     )
                 )
-        extra["licenses"] = rows
-    extra["skipped"] = [s.to_dict() for s in skipped_all]
-    extra["advisory_source"] = source.label
-    # False when anything was left unchecked: the UI shows no clean badge for such a report.
-    extra["checked"] = unavailable is None and not unread
     ordered = ([unavailable] if unavailable else []) + unread + vuln_findings + license_findings + findings
     rest = [f for f in warning_findings if f.severity != "error"]
-    return Report(environment, tuple(ordered + rest + list(notes)), extra)
+    return AuditReport(
+        environment,
+        tuple(ordered + rest + list(notes)),
+        vulnerabilities=tuple(vulns),
+        licenses=None if license_rows is None else tuple(license_rows),
+        skipped=tuple(skipped_all),
+        advisory_source=source.label,
+        # False when anything was left unchecked: the UI shows no clean badge for such a report.
+        checked=unavailable is None and not unread,
+    )
 
 
 def audit_environment(
@@ -335,7 +339,7 @@ def audit_environment(
     project: str | None = None,
     config: AuditConfig | None = None,
     deadline: float | None = None,
-) -> Report:
+) -> AuditReport:
     """Audit the distributions installed in ``env``.
 
     ``db``: a local OSV database (directory or ``all.zip``); ``api_url``: an OSV API base URL;
@@ -471,7 +475,7 @@ def audit_lockfile(
     project: str | None = None,
     config: AuditConfig | None = None,
     deadline: float | None = None,
-) -> Report:
+) -> AuditReport:
     """Audit the packages a lockfile pins, without installing them (see :func:`audit_environment`)."""
     if licenses:
         raise UsageError(
@@ -507,54 +511,37 @@ def audit_lockfile(
     )
     if lock.warnings:
         extra_findings = tuple(Finding("lock-warning", "warning", None, w, None) for w in lock.warnings)
-        report = Report(report.environment, report.findings + extra_findings, report.extra)
+        report = replace(report, findings=report.findings + extra_findings)
     return report
 
 
-def package_fixes(report: Report) -> dict[str, str]:
-    """Per vulnerable package, the one hint that lifts all its vulnerabilities.
+def package_fixes(
+    vulns: Sequence[Vulnerability],
+    environment: Environment,
+    lock: str | None,
+    resolved: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Per vulnerable package, the one hint that lifts all its vulnerabilities (each one's ``fix``).
 
-    Where the findings of a package agree on one hint (an environment's resolved fix), that hint;
-    else the highest first fix. A vulnerability with no known fix decides the hint for its package:
+    ``resolved`` (an environment's fix, resolved against what depends on the package) wins; else
+    the highest first fix. A vulnerability with no known fix decides the hint for its package:
     no upgrade lifts it.
     """
-    lock = report.environment.prefix if report.environment.kind == "lockfile" else None
     groups: dict[str, list[Vulnerability]] = {}
-    for raw in report.extra.get("vulnerabilities", []):
-        vuln = vulnerability_from_dict(raw)
+    for vuln in vulns:
         groups.setdefault(vuln.package, []).append(vuln)
-    given: dict[str, set[str | None]] = {}
-    for f in report.findings:
-        if f.code == "vulnerability" and f.package:
-            given.setdefault(f.package, set()).add(f.hint)
     hints: dict[str, str] = {}
-    for pkg, vulns in groups.items():
-        agreed = given.get(pkg, set())
-        if len(agreed) == 1 and None not in agreed and all(v.fixed_in for v in vulns):
-            hints[pkg] = str(next(iter(agreed)))
+    for pkg, group in groups.items():
+        if resolved and pkg in resolved:
+            hints[pkg] = resolved[pkg]
             continue
-        unfixed = [v for v in vulns if not v.fixed_in]
-        pick = unfixed[0] if unfixed else max(vulns, key=lambda v: parse_version(v.fixed_in[0]) or _NONE)
-        hints[pkg] = _fix_hint(pick, report.environment, lock)
+        unfixed = [v for v in group if not v.fixed_in]
+        pick = unfixed[0] if unfixed else max(group, key=lambda v: parse_version(v.fixed_in[0]) or _NONE)
+        hints[pkg] = _fix_hint(pick, environment, lock)
     return hints
 
 
-def vulnerability_from_dict(data: dict[str, Any]) -> Vulnerability:
-    """Rebuild a :class:`Vulnerability` from a report's ``vulnerabilities`` item."""
-    return Vulnerability(
-        package=data["package"],
-        version=data["version"],
-        id=data["id"],
-        aliases=tuple(data.get("aliases") or ()),
-        summary=data.get("summary") or "",
-        fixed_in=tuple(data.get("fixed_in") or ()),
-        source=data.get("source") or "",
-        severity=data.get("severity"),
-        url=data.get("url"),
-    )
-
-
-def sbom_for(report: Report) -> str:
+def sbom_for(report: AuditReport) -> str:
     """A CycloneDX JSON SBOM of what ``report`` audited (its distributions and vulnerabilities)."""
     from envkernels.audit.sbom import SbomComponent, build_sbom
 
@@ -570,5 +557,4 @@ def sbom_for(report: Report) -> str:
         for dist in inventory(env.prefix).distributions:
             if dist.version and dist.version != "?":
                 components.append(SbomComponent(dist.name, dist.version, license_of(dist).display))
-    vulns = [vulnerability_from_dict(v) for v in report.extra.get("vulnerabilities", [])]
-    return build_sbom(env, components, vulns)
+    return build_sbom(env, components, report.vulnerabilities)

@@ -13,7 +13,6 @@ Kept light: the audit, yaml, urllib and cyclonedx are imported inside ``run()``.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from envkernels import api
-    from envkernels.cli.output import print_error, print_json, print_warning
+    from envkernels.cli.output import paint, print_error, print_json, print_warning
+    from envkernels.render.text import audit_text
 
     report = api.audit(
         args.target, db=args.db, api_url=args.api_url, licenses=args.licenses, deadline=args.deadline
@@ -61,66 +61,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     else:
-        _print_text(report)
+        print(audit_text(report, lambda text, what: paint(text, what, sys.stdout)))
     return 1 if api.problems(report, "error") else 0
-
-
-def _print_text(report: Any) -> None:
-    """The vulnerabilities as a table, the fix per package, licenses, then the other findings."""
-    from envkernels.audit.run import package_fixes
-    from envkernels.cli.output import print_table
-
-    env = report.environment
-    extra = report.extra
-    where = env.prefix if env.kind != "lockfile" else f"lockfile {env.prefix}"
-    print(f"{env.name} ({env.kind}{', Python ' + env.python_version if env.python_version else ''}): {where}")
-    print(f"advisories: {extra.get('advisory_source', '?')}")
-    vulns = extra.get("vulnerabilities", [])
-    unavailable = any(f.code == "source-unavailable" for f in report.findings)
-    if vulns:
-        print()
-        rows = [
-            (v["package"], v["version"], v["id"], ", ".join(v["fixed_in"]) or "-", ", ".join(v["aliases"]))
-            for v in vulns
-        ]
-        print_table(("PACKAGE", "VERSION", "ID", "FIXED IN", "ALIASES"), rows)
-        print()
-        for pkg, hint in package_fixes(report).items():
-            print(f"fix {pkg}: {hint}")
-    if "licenses" in extra:
-        flagged = [row for row in extra["licenses"] if row["status"] != "allowed"]
-        print()
-        if flagged:
-            print_table(
-                ("PACKAGE", "VERSION", "LICENSE", "STATUS"),
-                [(r["package"], r["version"], r["license"] or "-", r["status"]) for r in flagged],
-            )
-        allowed = len(extra["licenses"]) - len(flagged)
-        print(f"licenses: {allowed} allowed, {len(flagged)} denied or unknown")
-    others = [
-        f
-        for f in report.findings
-        if f.code not in ("vulnerability", "source-unavailable", "license-denied", "license-unknown")
-        and not f.code.startswith("advisory-")
-    ]
-    if others:
-        print()
-        for f in others:
-            print(f"{f.severity}: {f.code} {f.package or '-'}: {f.message}")
-    skipped = extra.get("skipped", [])
-    print()
-    if unavailable:
-        names = sorted({f.package for f in report.findings if f.code == "source-unavailable" and f.package})
-        if names and all(f.package for f in report.findings if f.code == "source-unavailable"):
-            print(f"not checked: {', '.join(names)} (their advisories could not be read)")
-        else:
-            print(f"not checked: the advisory source did not answer in full ({len(skipped)} skipped)")
-    else:
-        packages = len({v["package"] for v in vulns})
-        if vulns:
-            noun = "vulnerability" if len(vulns) == 1 else "vulnerabilities"
-            print(f"{len(vulns)} known {noun} in {packages} package{'s' if packages != 1 else ''}")
-        else:
-            print("no known vulnerabilities")
-        if skipped:
-            print(f"{len(skipped)} packages skipped: " + ", ".join(s["package"] for s in skipped))

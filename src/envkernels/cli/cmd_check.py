@@ -47,25 +47,27 @@ def run(args: argparse.Namespace) -> int:
 
     from envkernels import api
     from envkernels.cli import verdicts
-    from envkernels.cli.output import check_exit_code, json_text, print_error, print_report_text
+    from envkernels.cli.output import check_exit_code, colour, json_text, print_error, use_colour
     from envkernels.inspect.check import cached_stamps
+    from envkernels.render.text import check_text
 
     cacheable = not (args.lock or args.notebook or os.environ.get("ENVKERNELS_NO_CACHE"))
     env, stamps = verdicts.resolve(args.target)
     report = api.check(env, lock=args.lock, notebook=args.notebook)
-    problems = api.input_errors(report)
-    if problems:
-        for prob in problems:
-            print_error(prob["message"], prob.get("hint"))
+    if report.input_errors:
+        for prob in report.input_errors:
+            print_error(prob.message, prob.hint)
         return 2
     data = report.to_dict()
     text = json_text(data)
+    # The text without and with colour: a verdict answered from its cache prints the one that fits.
+    shown = (check_text(report) + "\n", check_text(report, colour) + "\n")
     if cacheable and stamps is not None:
         checked = cached_stamps(env)
         if checked is not None:
-            verdicts.store(args.target, [*stamps, *checked], data, text)
+            verdicts.store(args.target, [*stamps, *checked], data, text, shown)
     if args.json:
         sys.stdout.write(text)
     else:
-        print_report_text(data)
+        sys.stdout.write(shown[use_colour(sys.stdout)])
     return check_exit_code(data, args.strict)

@@ -24,12 +24,15 @@ def use_colour(stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def colour(text: str, what: str) -> str:
+    """``text`` coloured for ``what`` (error, warning, hint, info, ok), terminal or not."""
+    code = _COLOURS.get(what)
+    return f"\033[{code}m{text}\033[0m" if code else text
+
+
 def paint(text: str, what: str, stream: Any = None) -> str:
     """``text`` coloured for ``what`` (error, warning, hint, info, ok) when colour is on."""
-    code = _COLOURS.get(what)
-    if code and use_colour(stream):
-        return f"\033[{code}m{text}\033[0m"
-    return text
+    return colour(text, what) if use_colour(stream) else text
 
 
 def print_error(message: str, hint: str | None = None) -> None:
@@ -67,29 +70,6 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for r in cells:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-
-
-def print_report_text(report: dict[str, Any]) -> None:
-    """A check report (``Report.to_dict()``) as aligned rows, each followed by its ``hint:`` line.
-
-    The environment first, a summary line last.
-    """
-    env = report["environment"]
-    findings = report["findings"]
-    print(f"{env['name']} ({env['kind']}, Python {env.get('python_version') or '?'}): {env['prefix']}")
-    if not findings:
-        print("no findings")
-        return
-    wsev = max(len(f["severity"]) for f in findings)
-    wcode = max(len(f["code"]) for f in findings)
-    wpkg = max(len(f.get("package") or "-") for f in findings)
-    for f in findings:
-        sev = paint(f["severity"].ljust(wsev), f["severity"], sys.stdout)
-        print(f"{sev}  {f['code'].ljust(wcode)}  {(f.get('package') or '-').ljust(wpkg)}  {f['message']}")
-        if f.get("hint"):
-            print(f"{' ' * (wsev + 2)}{paint('hint', 'hint', sys.stdout)}: {f['hint']}")
-    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in ("error", "warning", "info")}
-    print(", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n))
 
 
 def check_exit_code(report: dict[str, Any], strict: bool) -> int:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from envkernels.model import Environment
 
-SCHEMA = 1
+SCHEMA = 2  # 2: the entry holds the text output (render/text.py), without and with colour
 # Variables whose value may change which environment TARGET names or what the check says: a
 # superset of the discovery cache's key (tests/inspect/test_check_verdicts.py holds it so).
 ENV_PREFIXES: tuple[str, ...] = (
@@ -124,18 +124,20 @@ def answer(argv: Sequence[str]) -> int | None:
         return None
     if not isinstance(data, dict) or data.get("question") != q or not data.get("stamps"):
         return None
-    report, text = data.get("report"), data.get("json")
+    report, text, shown = data.get("report"), data.get("json"), data.get("text")
     if not isinstance(report, dict) or not _well_formed(report) or not isinstance(text, str):
+        return None
+    if not isinstance(shown, tuple) or len(shown) != 2 or not all(isinstance(s, str) for s in shown):
         return None
     if not still_valid(data["stamps"]):
         return None
-    from envkernels.cli.output import check_exit_code, print_report_text
+    from envkernels.cli.output import check_exit_code, use_colour
 
     try:
         if as_json:
             sys.stdout.write(text)
         else:
-            print_report_text(report)
+            sys.stdout.write(shown[use_colour(sys.stdout)])
         sys.stdout.flush()
     except BrokenPipeError:
         return 0
@@ -172,8 +174,11 @@ def resolve(target: str | None) -> tuple[Environment, list[Any] | None]:
     return again, (stamps if again == env else None)
 
 
-def store(target: str | None, stamps: list[Any], report: dict[str, Any], text: str) -> None:
-    """Keep ``report`` (and ``text``, its ``--json`` output) as the verdict for ``check TARGET``.
+def store(
+    target: str | None, stamps: list[Any], report: dict[str, Any], text: str, shown: tuple[str, str]
+) -> None:
+    """Keep ``report`` (``text``: its ``--json`` output; ``shown``: its text output without and with
+    colour, as ``render/text.py`` wrote them) as the verdict for ``check TARGET``.
 
     Valid while every stamp holds. Written atomically; a cache that cannot be written is skipped.
     """
@@ -182,7 +187,7 @@ def store(target: str | None, stamps: list[Any], report: dict[str, Any], text: s
     try:
         q = question(target)
         path = _path(q)
-        blob = marshal.dumps({"question": q, "stamps": stamps, "report": report, "json": text})
+        blob = marshal.dumps({"question": q, "stamps": stamps, "report": report, "json": text, "text": shown})
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         try:

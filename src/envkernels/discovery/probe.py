@@ -43,7 +43,7 @@ from envkernels.discovery.projects import (
     listing,
     lockfiles_in,
 )
-from envkernels.model import Environment
+from envkernels.model import Environment, Status, environment_kind
 from envkernels.shared import is_shared_prefix
 
 __all__ = [
@@ -301,7 +301,7 @@ def build_record(
             seen[cfg["home"]] = signature(cfg["home"])
     if project_names is None and project is not None:
         project_names = listing(project)
-    status = "ok" if problem is None else "broken"
+    status: Status = "ok" if problem is None else "broken"
     if problem is not None and hint is None:
         hint = fix_hint(kind, prefix, project)
     has_ipykernel = status == "ok" and _has_ipykernel(prefix, facts, names, seen)
@@ -313,7 +313,7 @@ def build_record(
     env_id = layout.environment_id(kind, name, prefix)
     record = Environment(
         id=env_id,
-        kind=kind,
+        kind=environment_kind(kind),
         name=name,
         prefix=prefix,
         python=interp,

@@ -2,7 +2,7 @@
 
 ``check_environment`` is what the CLI, the magics and the server call. It never raises for a bad
 file (a distribution's metadata becomes ``invalid-metadata``; a project file, lockfile or notebook
-that cannot be read becomes an entry of ``report.extra["input_errors"]``) and raises
+that cannot be read becomes an entry of ``report.input_errors``) and raises
 EnvKernelsError only for arguments it cannot use (a lock or notebook path that does not exist).
 
 Results are memoized in-process and on disk (``inspect/cache.py``), keyed by the arguments and
@@ -21,47 +21,15 @@ from envkernels.core.stamps import stamps as stamps_of
 from envkernels.core.stamps import still_valid
 from envkernels.errors import NotFoundError, UsageError
 from envkernels.inspect import cache
-from envkernels.model import Environment, Finding, Report, severity_rank
+from envkernels.model import Environment, Finding, Report
 
 if TYPE_CHECKING:
     from envkernels.inspect.advice import LocalAdvisories
-
-CODES: tuple[str, ...] = (
-    "broken-requirement",
-    "missing-declared",
-    "declared-version-mismatch",
-    "lock-missing",
-    "lock-extra",
-    "lock-version-mismatch",
-    "python-mismatch",
-    "undeclared-import",
-    "kernel-env-mismatch",
-    "duplicate-distribution",
-    "invalid-metadata",
-    "sync-interrupted",
-    "environment-broken",
-    "lock-not-used",
-)
 
 # key -> [stamps, report, stamps left to stat once inotify watches the rest (None: not armed)]
 _MEMO: dict[str, list[Any]] = {}
 _KEYS: dict[tuple[Any, ...], str] = {}  # the arguments of a check -> its cache key
 _MEMO_MAX = 512  # reports kept in process (a server checks many environments and notebooks)
-
-
-def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """Most severe first, then by code and package, so output is stable."""
-    return tuple(
-        sorted(
-            findings,
-            key=lambda f: (
-                -severity_rank(f.severity),
-                CODES.index(f.code) if f.code in CODES else 99,
-                f.package or "",
-                f.message,
-            ),
-        )
-    )
 
 
 def _abs(path: str | None) -> str | None:
@@ -229,11 +197,7 @@ def _memo_valid(key: str, hit: list[Any]) -> bool:
 
 
 def _report_from_dict(data: dict[str, Any]) -> Report:
-    return Report(
-        environment=Environment.from_dict(data["environment"]),
-        findings=tuple(Finding.from_dict(f) for f in data["findings"]),
-        extra={"input_errors": list(data.get("input_errors", []))},
-    )
+    return Report.from_dict(data)
 
 
 def _compute(
@@ -305,8 +269,8 @@ def _compute(
     findings += check_imports.kernel_environment(ctx)
     report = Report(
         environment=env,
-        findings=sort_findings(findings),
-        extra={"input_errors": [p.to_dict() for p in ctx.problems]},
+        findings=tuple(findings),  # the report sorts them (model.finding_order)
+        input_errors=tuple(ctx.problems),
     )
     stamps = [list(s) for s in inv.stamps] + [list(s) for s in stamps_of(ctx.inputs)]
     return report, stamps

@@ -14,10 +14,10 @@ from envkernels.inspect import hints
 from envkernels.inspect.context import CheckContext
 from envkernels.inspect.declared import DeclaredRequirement
 from envkernels.inspect.markers import evaluate, full_version
-from envkernels.model import Finding
+from envkernels.model import Finding, Severity
 
-_MISSING_SEVERITY = {"required": "error", "default": "warning"}
-_MISMATCH_SEVERITY = {"required": "error"}
+_MISSING_SEVERITY: dict[str, Severity] = {"required": "error", "default": "warning"}
+_MISMATCH_SEVERITY: dict[str, Severity] = {"required": "error"}
 _LEVEL_RANK = {"required": 0, "default": 1, "optional": 2, "constraint": 3}
 _PY_REQUEST = re.compile(r"^(?:(cpython|pypy|graalpy|python)[-@]?)?(\d+(?:\.\d+){0,2})(t?)\b", re.IGNORECASE)
 

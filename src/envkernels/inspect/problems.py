@@ -7,31 +7,12 @@ the JSON report carries them under ``input_errors``.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from envkernels._toml import tomllib
+from envkernels.model import InputProblem
 
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
-
-
-@dataclass(frozen=True)
-class InputProblem:
-    """``path`` (and ``line`` where known) could not be read: ``message`` says why, ``hint`` the fix."""
-
-    path: str
-    message: str
-    hint: str | None = None
-    line: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``{"path", "line", "message", "hint"}``."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> InputProblem:
-        """Rebuild from :meth:`to_dict`'s form."""
-        return cls(path=data["path"], message=data["message"], hint=data.get("hint"), line=data.get("line"))
 
 
 class InputError(Exception):

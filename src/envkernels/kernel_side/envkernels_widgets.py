@@ -206,9 +206,15 @@ def packages_view(packages: list[dict[str, Any]]) -> Any:
 
 
 def _by_package(data: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """Findings, vulnerabilities and license rows grouped by package (``(environment)`` for none)."""
+    """Findings and vulnerabilities grouped by package (``(environment)`` for none), each thing once.
+
+    A ``vulnerability`` finding names its vulnerability (``"vulnerability": id``): it is shown as
+    that vulnerability's row (with the fix), not as a second entry.
+    """
     groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for f in data.get("findings") or []:
+        if f.get("vulnerability"):
+            continue
         groups.setdefault(f.get("package") or "(environment)", []).append(("finding", f))
     for v in data.get("vulnerabilities") or []:
         groups.setdefault(v.get("package") or "(environment)", []).append(("vulnerability", v))
@@ -238,7 +244,8 @@ def _section_html(items: list[tuple[str, dict[str, Any]]]) -> str:
             vid = str(item.get("id", ""))
             link = f"<a href='https://osv.dev/vulnerability/{_esc(vid)}' target='_blank'>{_esc(vid)}</a>"
             fixed = ", ".join(item.get("fixed_in") or ()) or "no fix yet"
-            rows.append((_badge("error"), link, _esc(item.get("summary")), _esc(f"fixed in {fixed}")))
+            fix = f"fixed in {_esc(fixed)}" + (f"<br>{_fix(item.get('fix'))}" if item.get("fix") else "")
+            rows.append((_badge("error"), link, _esc(item.get("summary")), fix))
     return _table(("severity", "code", "message", "fix"), rows)
 
 

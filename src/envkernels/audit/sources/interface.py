@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from envkernels.audit.records import Advisory
 from envkernels.core.layout import normalize_name
 from envkernels.errors import EnvKernelsError
+from envkernels.model import Skipped
 
 _normalize = functools.lru_cache(maxsize=16384)(normalize_name)
 
@@ -42,19 +43,6 @@ class SourceWarning:
     package: str | None = None
     hint: str | None = None
     code: str = "advisory-invalid"  # the finding code it becomes
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A dependency the source could not check (``reason`` says why)."""
-
-    package: str
-    version: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        """The JSON shape of the report's ``skipped`` list."""
-        return {"package": self.package, "version": self.version, "reason": self.reason}
 
 
 @dataclass(frozen=True)
