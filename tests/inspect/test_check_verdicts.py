@@ -116,3 +116,17 @@ def test_a_damaged_verdict_is_computed_again(small_env: Path, isolated_home: Pat
 def test_the_question_holds_every_variable_discovery_reads() -> None:
     for prefix in scan._KEY_VARS_PREFIXES:
         assert prefix.startswith(verdicts.ENV_PREFIXES), prefix
+
+
+def test_advisories_appearing_on_this_machine_renew_a_verdict_with_a_conflict(
+    broken_env: Path, isolated_home: Path
+) -> None:
+    """A conflict's hint avoids the releases the audit's cached advisories name (audit/local.py)."""
+    for _ in range(2):
+        proc, full = _run("--json", str(broken_env))
+    assert not full and proc.returncode == 1
+    cached = isolated_home / ".cache" / "envkernels" / "osv-api" / "0123456789abcdef"
+    cached.mkdir(parents=True)
+    (cached / "queries.json").write_text("{}")  # what an audit through the OSV API leaves
+    proc, full = _run("--json", str(broken_env))
+    assert full and proc.returncode == 1

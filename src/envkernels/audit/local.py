@@ -56,6 +56,24 @@ def local_advisories(project: str | None, config: AuditConfig | None = None) -> 
     return found
 
 
+def choice_paths() -> list[str]:
+    """What, besides a project's pyproject.toml and the environment, decides :func:`local_advisories`.
+
+    The OSV API caches (an audit through the API leaves one): a cache of verdicts made without
+    advisories is stale once one appears (the CLI's stored verdicts stamp these).
+    """
+    from envkernels.cachedir import cache_root
+
+    root = os.path.join(cache_root(), "osv-api")
+    paths = [root]
+    try:
+        with os.scandir(root) as it:
+            paths += [os.path.join(e.path, "queries.json") for e in it]
+    except OSError:
+        pass
+    return paths
+
+
 def _api_caches(root: str) -> tuple[tuple[str, tuple[int, int, int] | None], ...]:
     """Each cached API's ``queries.json`` stamp: an audit caching answers changes the choice."""
     try:

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     cacheable = not (args.lock or args.notebook or os.environ.get("ENVKERNELS_NO_CACHE"))
     env, stamps = verdicts.resolve(args.target)
+    advisory_stamps = verdicts.advisory_stamps()  # before the check: a change after it is a miss
     report = api.check(env, lock=args.lock, notebook=args.notebook)
     if report.input_errors:
         for prob in report.input_errors:
@@ -65,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if cacheable and stamps is not None:
         checked = cached_stamps(env)
         if checked is not None:
-            verdicts.store(args.target, [*stamps, *checked], data, text, shown)
+            # A conflict's hint depends on which advisories are on this machine (audit/local.py).
+            conflict = any(f.code == "broken-requirement" for f in report.findings)
+            extra = advisory_stamps if conflict else []
+            verdicts.store(args.target, [*stamps, *checked, *extra], data, text, shown)
     if args.json:
         sys.stdout.write(text)
     else:

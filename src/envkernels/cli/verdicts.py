@@ -174,6 +174,13 @@ def resolve(target: str | None) -> tuple[Environment, list[Any] | None]:
     return again, (stamps if again == env else None)
 
 
+def advisory_stamps() -> list[Any]:
+    """Stamps of what chooses the advisories a conflict's advice reads (``audit.local.choice_paths``)."""
+    from envkernels.audit.local import choice_paths
+
+    return [list(s) for s in stamp_paths(choice_paths())]
+
+
 def store(
     target: str | None, stamps: list[Any], report: dict[str, Any], text: str, shown: tuple[str, str]
 ) -> None:
