@@ -52,3 +52,12 @@ def test_the_layers_only_point_down() -> None:
     result = _run(_tool("lint-imports"), "--no-cache")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout, result.stdout
+
+
+def test_importing_the_package_imports_only_its_version() -> None:
+    # envkernels/__init__.py is a lazy facade (docs/architecture.md): every CLI start and kernel-side
+    # import pays for it, and no layer may reach the front ends through it.
+    code = "import sys, envkernels; print(sorted(m for m in sys.modules if m.split('.')[0] == 'envkernels'))"
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['envkernels',", "'envkernels._version']"]
