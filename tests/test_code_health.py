@@ -61,3 +61,55 @@ def test_importing_the_package_imports_only_its_version() -> None:
     result = _run(sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["['envkernels',", "'envkernels._version']"]
+
+
+def test_no_module_imports_itself_back() -> None:
+    # The `no-cycles` contract covers sibling modules; this covers the rest (a package's __init__ and
+    # its own modules): no chain of imports leads from a module back to itself.
+    import grimp  # import-linter's graph builder, installed with it
+
+    graph = grimp.build_graph("envkernels", include_external_packages=False)
+    imports = {m: graph.find_modules_directly_imported_by(m) for m in graph.modules}
+    cycles = [sorted(c) for c in _strongly_connected(imports) if len(c) > 1]
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def _strongly_connected(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative (the module graph is deeper than the recursion limit allows)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                found.append(component)
+    return found

@@ -36,7 +36,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser with every command's subparser, or with just ``only``'s (``cli/parser.py``)."""
     from envkernels.cli.parser import build_parser as build
 
-    return build(only)
+    return build(COMMANDS if only is None else (only,))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,6 @@ import argparse
 import importlib
 
 from envkernels._version import __version__
-from envkernels.cli import COMMANDS
 from envkernels.cli.output import print_error
 
 
@@ -22,16 +21,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser with every command's subparser, or with just ``only``'s.
+def build_parser(commands: tuple[str, ...]) -> argparse.ArgumentParser:
+    """The parser with the subparsers of ``commands`` (``cli/__init__.py``'s list, or just one).
 
-    Importing one command's module is cheaper than importing all eight, and CLI start-up
+    Importing one command's module is cheaper than importing all of them, and CLI start-up
     is part of every measured command (`check`, `sync`), so ``main`` asks for just the one.
     """
     parser = _Parser(prog="envkernels", description="Every Python environment a Jupyter kernel.")
     parser.add_argument("--version", action="version", version=f"envkernels {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS if only is None else (only,):
+    for name in commands:
         module = importlib.import_module(f"envkernels.cli.cmd_{name}")
         module.register(sub)
     return parser
