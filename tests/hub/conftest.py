@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         )
         here = Path(__file__).resolve().parent
         for item in items:
-            if Path(str(item.fspath)).resolve().parent == here:
+            if Path(str(item.fspath)).resolve().parent == here and item.get_closest_marker("slow"):
                 item.add_marker(skip)
 
 

@@ -11,6 +11,7 @@ untouched.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
@@ -50,7 +51,7 @@ c.Authenticator.allowed_users = {{{allowed}}}
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 
 # --- envkernels: the team's shared environments and the prepared ipykernel overlay ---
-c.Spawner.environment = {environment!r}
+c.Spawner.environment = {json.dumps(environment, indent=4)}
 """
 
 

@@ -12,6 +12,7 @@ everything as before. The hub's configuration is the one docs/jupyterhub.md show
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +40,7 @@ c.SimpleLocalProcessSpawner.home_dir_template = "{homes}/{{username}}"
 c.Spawner.args = ["--ServerApp.allow_root=True"]  # test-only: the tests run as root
 
 # --- envkernels: the team's shared environments and the prepared ipykernel overlay ---
-c.Spawner.environment = {environment!r}
+c.Spawner.environment = {json.dumps(environment, indent=4)}
 """
 
 
