@@ -235,6 +235,8 @@ class EnvKernelsApp(ExtensionApp):
 
             # The project of every notebook a kernel starts for (or that is opened) is searched too.
             self.notebook_projects = watch_notebooks(self.serverapp, self.log)
+            if self.notebook_projects is not None:  # the REST listing (the panel) shows them too
+                self.service.notebook_projects = self.notebook_projects.ksm.notebook_projects
         base_url = self.serverapp.base_url if self.serverapp else "/"
         roots = ", ".join(self.service.config.roots) or "-"
         self.log.info("envkernels: REST API under %senvkernels/api/ (roots: %s)", base_url, roots)

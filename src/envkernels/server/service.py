@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,13 +58,27 @@ class EnvironmentService:
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
+        # The projects of notebooks the kernel spec manager searches too (kernels/notebooks.py).
+        self.notebook_projects: Callable[[], list[str]] | None = None
 
     # ---- discovery -------------------------------------------------------------------------
     def environments(self, fresh: bool = False) -> list[Environment]:
-        """Every environment discovery finds under the configured roots (``fresh``: scan regardless)."""
-        return api.list_environments(
+        """Every environment discovery finds under the configured roots (``fresh``: scan regardless).
+
+        Plus those of the notebooks' projects the kernel spec manager searches, discovered on
+        their own (as the kernel listing does: a new root would walk a large root_dir again).
+        """
+        envs = api.list_environments(
             roots=self.config.roots, default_roots=self.config.default_roots, fresh=fresh
         )
+        projects = [
+            p for p in (self.notebook_projects() if self.notebook_projects else []) if os.path.isdir(p)
+        ]
+        if not projects:
+            return envs
+        seen = {e.prefix for e in envs}
+        extra = api.list_environments(roots=projects, default_roots=False, fresh=fresh)
+        return [*envs, *(e for e in extra if e.prefix not in seen)]
 
     def environment(self, env_id: str) -> Environment:
         """The environment whose ``id`` is ``env_id``; NotFoundError when no discovery produced it."""

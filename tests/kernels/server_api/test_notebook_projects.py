@@ -96,6 +96,9 @@ async def test_a_kernel_started_for_a_notebook_deeper_than_the_walk_runs_its_pro
         assert kernel.kernel_spec.metadata["envkernels"]["prefix"] == str(deep / ".venv")
         assert name in await _names(jp_fetch)  # offered from now on
         assert jp_serverapp.kernel_spec_manager.notebook_projects() == [str(deep)]
+        listed = await jp_fetch("envkernels", "api", "environments", method="GET")  # the panel's list
+        records = json.loads(listed.body)
+        assert str(deep / ".venv") in {r["prefix"] for r in records}
     finally:
         await jp_fetch("api", "sessions", session["id"], method="DELETE")
 
