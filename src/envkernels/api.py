@@ -247,6 +247,15 @@ def _search_path(entries: tuple[str, ...], prefix: str, base_prefix: str | None)
     return found
 
 
+def cell_imports(source: str) -> frozenset[str]:
+    """The top-level modules a notebook cell's source imports unguarded (the rules of ``check
+    --notebook``: IPython syntax dropped, relative imports local, guarded imports optional and
+    never a finding)."""
+    from envkernels.inspect.imports import imports_in_source
+
+    return frozenset(site.module for site in imports_in_source(source) if not site.optional)
+
+
 def installed(env: Environment) -> list[InstalledDistribution]:
     """The distributions installed in ``env``, sorted by name (``%envs``' package table)."""
     from envkernels.core.distributions import installed_distributions

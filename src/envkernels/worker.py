@@ -54,7 +54,7 @@ class CellsMissing(UsageError):
 class KernelCells:
     """The cells one kernel has run, as the kernel sent them, and the imports each one makes.
 
-    Each cell is read once, with :func:`envkernels.inspect.imports.imports_in_source` (the rules
+    Each cell is read once, with :func:`envkernels.api.cell_imports` (the rules
     of ``check --notebook``: IPython syntax dropped, relative imports local, guarded imports
     optional). Only the modules a cell imports unguarded are kept: a guarded import never
     makes a finding, in a cell or in a notebook file.
@@ -79,15 +79,11 @@ class KernelCells:
             )
         if start == len(self.sources) and not sources:
             return
-        from envkernels.inspect.imports import imports_in_source  # a miss only: keeps start-up light
-
         fresh = [s if isinstance(s, str) else "" for s in sources]
         del self.sources[start:], self._modules[start:]
         for source in fresh:
             self.sources.append(source)
-            self._modules.append(
-                frozenset(site.module for site in imports_in_source(source) if not site.optional)
-            )
+            self._modules.append(api.cell_imports(source))
         self._names = None
 
     @property

@@ -38,14 +38,15 @@ def local_advisories(project: str | None, config: AuditConfig | None = None) -> 
     from envkernels.cachedir import cache_root
 
     pyproject = os.path.join(project, "pyproject.toml") if project else None
+    root = cache_root()  # once: it reads the environment and expands `~` (a warm check asks every time)
     key = (
         project,
         config,
         _stat(pyproject) if pyproject else None,
         os.environ.get("ENVKERNELS_AUDIT_DB"),
         os.environ.get("ENVKERNELS_OSV_API_URL"),
-        cache_root(),
-        _api_caches(os.path.join(cache_root(), "osv-api")),
+        root,
+        _api_caches(os.path.join(root, "osv-api")),
     )
     if key in _MEMO:
         return _MEMO[key]
