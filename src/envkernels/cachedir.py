@@ -33,6 +33,26 @@ def cache_root() -> str:
     return os.path.join(xdg or os.path.join(home, ".cache"), "envkernels")
 
 
+def not_private(path: str) -> str | None:
+    """Why ``path`` (a directory whose files this user's processes load or trust) is not this user's
+    alone, or None: owned by another user, or writable by group or others (without the sticky bit).
+
+    On a JupyterHub every user's server must keep its caches apart (``$ENVKERNELS_CACHE_DIR``
+    pointed at one directory for everyone would let one user plant code in another's kernels).
+    A path that does not exist yet is fine: it is created with this user's umask.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    euid = os.geteuid() if hasattr(os, "geteuid") else None
+    if euid is not None and st.st_uid != euid:
+        return f"`{path}` belongs to uid {st.st_uid}, not to this user (uid {euid})"
+    if st.st_mode & 0o022 and not st.st_mode & 0o1000:
+        return f"`{path}` is writable by other users (mode {st.st_mode & 0o7777:o})"
+    return None
+
+
 def cache_dir() -> Path:
     """:func:`cache_root` as a Path."""
     from pathlib import Path

@@ -64,6 +64,16 @@ def interpreter_tag():
     return "%s%d%d%s" % (short, sys.version_info[0], sys.version_info[1], threaded)
 
 
+def trusted(directory):
+    """True when ``directory`` belongs to root or this user and no one else may write to it."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return False
+    owners = (0, os.geteuid()) if hasattr(os, "geteuid") else (st.st_uid,)
+    return st.st_uid in owners and not st.st_mode & 0o022
+
+
 def ipykernel_importable():
     """True when ``ipykernel.kernelapp`` can be found on the current ``sys.path``."""
     try:
@@ -116,7 +126,11 @@ def provide_ipykernel():
     tag = interpreter_tag()
     for prepared in os.environ.get("ENVKERNELS_OVERLAY_DIRS", "").split(os.pathsep):
         candidate = os.path.join(prepared, tag)
-        if prepared.strip() and os.path.isfile(os.path.join(candidate, "ipykernel", "__init__.py")):
+        if (
+            prepared.strip()
+            and os.path.isfile(os.path.join(candidate, "ipykernel", "__init__.py"))
+            and trusted(candidate)
+        ):
             sys.path.append(candidate)
             if ipykernel_importable():
                 return

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envkernels._subprocess import run
+from envkernels.cachedir import not_private
 from envkernels.errors import CommandError, EnvKernelsError
 from envkernels.kernels.paths import overlay_root
 from envkernels.model import Environment
@@ -71,12 +72,23 @@ def overlay_dirs_from_environ() -> list[str]:
 
 
 def prepared_overlay(tag: str, dirs: Sequence[str]) -> Path | None:
-    """The first ``<dir>/<tag>`` among prepared ``dirs`` that holds ipykernel, else None."""
+    """The first ``<dir>/<tag>`` among prepared ``dirs`` that holds ipykernel and that only its
+    owner (root, or this user) can change, else None: a kernel imports code from it."""
     for d in dirs:
         candidate = Path(d) / tag
-        if is_built(candidate):
+        if is_built(candidate) and trusted(candidate):
             return candidate
     return None
+
+
+def trusted(directory: Path) -> bool:
+    """True when ``directory`` belongs to root or to this user and no one else may write to it."""
+    try:
+        st = directory.stat()
+    except OSError:
+        return False
+    owners = {0, os.geteuid()} if hasattr(os, "geteuid") else {st.st_uid}
+    return st.st_uid in owners and not st.st_mode & 0o022
 
 
 class OverlayUnavailableError(EnvKernelsError):
@@ -194,6 +206,16 @@ def ensure_overlay(
     prepared = prepared_overlay(target.name, overlay_dirs_from_environ() if dirs is None else dirs)
     if prepared is not None:
         return prepared
+    for place in (target.parent, target):
+        why = not_private(str(place))
+        if why is not None:
+            raise EnvKernelsError(
+                f"the ipykernel overlay directory is not private: {why}, so a kernel could import "
+                "code another user put there",
+                hint="give each user their own cache (unset a shared `ENVKERNELS_CACHE_DIR` / "
+                "`XDG_CACHE_HOME` in JupyterHub's `c.Spawner.environment`), or have the administrator "
+                "prepare overlays (`envkernels kernels prepare`, `c.EnvKernelSpecManager.overlay_dirs`)",
+            )
     if env.implementation == "cpython" and _version_tuple(env.python_version) < MIN_OVERLAY_PYTHON:
         raise EnvKernelsError(
             f"Python {env.python_version} in `{env.prefix}` is too old for an ipykernel overlay "

@@ -237,6 +237,15 @@ class EnvKernelsApp(ExtensionApp):
             self.notebook_projects = watch_notebooks(self.serverapp, self.log)
             if self.notebook_projects is not None:  # the REST listing (the panel) shows them too
                 self.service.notebook_projects = self.notebook_projects.ksm.notebook_projects
+        from envkernels.cachedir import cache_root, not_private
+
+        shared_cache = not_private(cache_root())
+        if shared_cache is not None:
+            self.log.warning(
+                "envkernels: the cache directory is not this user's alone: %s; give each user their own "
+                "(unset a shared ENVKERNELS_CACHE_DIR / XDG_CACHE_HOME in c.Spawner.environment)",
+                shared_cache,
+            )
         base_url = self.serverapp.base_url if self.serverapp else "/"
         roots = ", ".join(self.service.config.roots) or "-"
         self.log.info("envkernels: REST API under %senvkernels/api/ (roots: %s)", base_url, roots)
