@@ -291,6 +291,7 @@ class EnvKernelSpecManager(KernelSpecManager):
         self._wrapped: KernelSpecManager | None = None
         # Projects of notebooks (kernels/notebooks.py), searched beside the roots; oldest first.
         self._notebook_projects: dict[str, None] = {}
+        self._projects_lock = threading.Lock()
         if self.wrapped_class is not None and not issubclass(type(self), self.wrapped_class):
             self._wrapped = self.wrapped_class(parent=self.parent, config=self.config, log=self.log)
             self.log.info(
@@ -481,9 +482,10 @@ class EnvKernelSpecManager(KernelSpecManager):
         known = listing.environments.values() if listing is not None else ()
         if any(e.project == project for e in (*known, *(listing.refused.values() if listing else ()))):
             return False
-        self._notebook_projects[project] = None
-        while len(self._notebook_projects) > MAX_NOTEBOOK_PROJECTS:
-            del self._notebook_projects[next(iter(self._notebook_projects))]
+        with self._projects_lock:  # notebooks are noticed from several threads at once
+            self._notebook_projects[project] = None
+            while len(self._notebook_projects) > MAX_NOTEBOOK_PROJECTS:
+                del self._notebook_projects[next(iter(self._notebook_projects))]
         before = set(listing.shown) if listing is not None else set()
         after = self.refresh()
         grew = bool(set(after.shown) - before)
@@ -496,7 +498,8 @@ class EnvKernelSpecManager(KernelSpecManager):
 
     def notebook_projects(self) -> list[str]:
         """The notebooks' projects searched beside the roots (``add_notebook_project``)."""
-        return list(self._notebook_projects)
+        with self._projects_lock:
+            return list(self._notebook_projects)
 
     def _discover(self, include_root_dir: bool) -> list[Environment]:
         """The roots' and default places' environments, then those of the notebooks' projects.
@@ -505,7 +508,7 @@ class EnvKernelSpecManager(KernelSpecManager):
         root would change discovery's cache key and walk a large root_dir again.
         """
         envs = discover(roots=self.discovery_roots(include_root_dir), default_roots=self.default_roots)
-        projects = [p for p in self._notebook_projects if os.path.isdir(p)]
+        projects = [p for p in self.notebook_projects() if os.path.isdir(p)]
         if not projects:
             return envs
         seen = {e.prefix for e in envs}
