@@ -246,9 +246,9 @@ def test_audit_an_environment_and_its_lockfile_agree(tmp_path: Path, isolated_ho
 def test_tree_and_why(broken_env: Path) -> None:
     env = api.resolve(str(broken_env))
     doc = api.tree(env)
-    assert doc["environment"]["id"] == env.id
-    assert {p["name"] for p in doc["packages"]} >= {"requests", "six"}
-    assert api.tree(env, why="six")["why"] == {"package": "six", "paths": [["six"]]}
+    assert doc.environment.id == env.id and doc.why is None and "why" not in doc.to_dict()
+    assert {p.name for p in doc.packages} >= {"requests", "six"}
+    assert api.tree(env, why="six").to_dict()["why"] == {"package": "six", "paths": [["six"]]}
     with pytest.raises(NotFoundError, match="is not installed"):
         api.tree(env, why="numpy")
 
@@ -258,12 +258,12 @@ def test_diff_with_another_environment_and_with_a_lock(
 ) -> None:
     left, right = api.resolve(str(small_env)), api.resolve(str(broken_env))
     doc = api.diff(left, other=right)
-    status = {r["name"]: r["status"] for r in doc["rows"]}
+    status = {r.name: r.status for r in doc.rows}
     assert status["six"] == "same" and status["idna"] == "only-left" and status["requests"] == "only-right"
     lock = tmp_path / "pylock.toml"
     api.lock(left, output=str(lock), hashes=False)
     same = api.diff(left, lock=str(lock))
-    assert {r["status"] for r in same["rows"]} == {"same"} and same["right"]["type"] == "lock"
+    assert {r.status for r in same.rows} == {"same"} and same.right.type == "lock"
     with pytest.raises(UsageError, match="exactly one"):
         api.diff(left)
 

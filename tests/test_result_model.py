@@ -22,12 +22,18 @@ from envkernels.kernel_side import envkernels_widgets as widgets
 from envkernels.model import (
     FINDING_CODES,
     AuditReport,
+    Change,
+    Diff,
     Environment,
     Finding,
     InputProblem,
     License,
+    LockSummary,
+    Plan,
     Report,
     Skipped,
+    SyncOutcome,
+    Tree,
     Vulnerability,
     finding_order,
     report_from_dict,
@@ -36,7 +42,21 @@ from envkernels.model import schema as model_schema
 from envkernels.model.codec import Record
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDS = (Environment, Finding, Vulnerability, License, Skipped, InputProblem, Report, AuditReport)
+RECORDS = (
+    Environment,
+    Finding,
+    Vulnerability,
+    License,
+    Skipped,
+    InputProblem,
+    Report,
+    AuditReport,
+    Change,
+    Plan,
+    LockSummary,
+    Tree,
+    Diff,
+)
 ENV = Environment("venv-x-1", "venv", "x", "/e/x", "/e/x/bin/python", "3.11.7")
 
 
@@ -62,6 +82,21 @@ def test_every_record_round_trips_through_json_and_validates(cls: type[Record], 
     wire = json.loads(json.dumps(obj.to_dict()))
     assert type(obj).from_dict(wire) == obj
     _validate(cls, wire)
+
+
+@settings(max_examples=25, deadline=None)
+@given(outcome=st.builds(SyncOutcome, seconds=st.floats(allow_nan=False, allow_infinity=False)))
+def test_a_sync_outcome_round_trips(outcome: SyncOutcome) -> None:
+    wire = json.loads(json.dumps(outcome.to_dict()))
+    assert SyncOutcome.from_dict(wire) == outcome
+    _validate(SyncOutcome, wire)
+    assert "from" in wire["plan"]["install"][0] if outcome.plan.install else True
+
+
+def test_a_change_keeps_its_documented_keys() -> None:
+    """docs/reference.md's plan: each change is ``{"name", "from", "to"}``."""
+    assert Change("six", "1.16.0", None).to_dict() == {"name": "six", "from": "1.16.0", "to": None}
+    assert Change.from_dict({"name": "six", "from": None, "to": "1.17.0"}) == Change("six", None, "1.17.0")
 
 
 @settings(max_examples=40, deadline=None)
@@ -137,10 +172,11 @@ def test_the_extension_declares_no_result_type_of_its_own() -> None:
     api = (ROOT / "labextension/src/api.ts").read_text(encoding="utf-8")
     generated = set(_interfaces((ROOT / model_schema.TYPESCRIPT_PATH).read_text(encoding="utf-8")))
     declared = set(re.findall(r"export (?:interface|type) (\w+)", api))
-    assert not (declared & generated) - {"IReport", "IEnvironment"}
+    assert not (declared & generated) - {"IReport", "IEnvironment", "ITree"}
     assert "from './schema'" in api
-    # IEnvironment and IReport of api.ts build on the generated ones instead of copying them
+    # IEnvironment, IReport and ITree of api.ts build on the generated ones instead of copying them
     assert "IEnvironment extends IEnvironmentRecord" in api and "IReport as ICheckReport" in api
+    assert "ITree extends ITreeRecord" in api and "ILockAnswer extends ILockSummary" in api
 
 
 def _finding(severity: str, code: str, package: str | None, message: str = "m") -> Finding:

@@ -11,24 +11,52 @@ import { ServerConnection } from '@jupyterlab/services';
 // The result records are generated from the result model's JSON Schema (schema.ts).
 import type {
   IAuditReport,
+  IChange,
   IReport as ICheckReport,
+  IDiff,
+  IDiffRow,
+  IDiffSide,
   IEnvironment as IEnvironmentRecord,
   IFinding,
   IInputProblem,
   ILicense,
+  ILockGap,
+  ILockSummary,
+  IPackageNode,
+  IPackageOrigin,
+  IPlan,
+  IRequirement,
   ISkipped,
-  IVulnerability
+  ISyncOutcome,
+  ITree as ITreeRecord,
+  IVulnerability,
+  IWhyPaths
 } from './schema';
 
 export type {
   IAuditReport,
+  IChange,
   ICheckReport,
+  IDiff,
+  IDiffRow,
+  IDiffSide,
   IFinding,
   IInputProblem,
   ILicense,
+  ILockGap,
+  ILockSummary,
+  IPackageNode,
+  IPackageOrigin,
+  IPlan,
+  IRequirement,
   ISkipped,
-  IVulnerability
+  ISyncOutcome,
+  IVulnerability,
+  IWhyPaths
 };
+
+/** A package that is not a plain index download (a local directory, VCS, a URL, a build). */
+export type ISource = IPackageOrigin;
 
 /** The environment record of docs/reference.md (plus `project_path`, relative to the server root). */
 export interface IEnvironment extends IEnvironmentRecord {
@@ -50,80 +78,23 @@ export type IReport = Pick<ICheckReport, 'environment' | 'findings'> &
   Partial<Omit<ICheckReport, 'environment' | 'findings'>> &
   Partial<Omit<IAuditReport, 'environment' | 'findings'>>;
 
-export interface IRequirement {
-  name: string;
-  specifier: string;
-  extra: string | null;
-  installed: string | null;
-  satisfied: boolean;
-}
-
-export interface IPackageNode {
-  name: string;
-  version: string;
-  summary: string | null;
-  requires: IRequirement[];
-  required_by: string[];
-}
-
-export interface ITree {
+/** The dependency tree (`GET .../tree`); its environment record carries `project_path`. */
+export interface ITree extends ITreeRecord {
   environment: IEnvironment;
-  packages: IPackageNode[];
-  roots: string[];
-  why?: { package: string; paths: string[][] };
 }
 
-export interface IDiffRow {
-  name: string;
-  left: string | null;
-  right: string | null;
-  status: 'same' | 'changed' | 'only-left' | 'only-right';
-}
-
-export interface IDiff {
-  left: { [key: string]: string };
-  right: { [key: string]: string };
-  rows: IDiffRow[];
-  summary: { [status: string]: number };
-}
-
-export interface IChange {
-  name: string;
-  [key: string]: unknown;
-}
-
-/** A package that is not a plain index download (a local directory, VCS, a URL, a build). */
-export interface ISource {
-  name: string;
-  kind: string;
-  where: string;
-}
-
-export interface ISyncAnswer {
+/** `POST .../sync`: the plan (a dry run) or what an applied sync did, with its text. */
+export interface ISyncAnswer extends Partial<Omit<ISyncOutcome, 'plan'>> {
   dry_run: boolean;
-  plan: {
-    install: IChange[];
-    upgrade: IChange[];
-    downgrade: IChange[];
-    reinstall: IChange[];
-    remove: IChange[];
-    unchanged: number;
-    is_empty: boolean;
-    warnings: string[];
-    sources?: ISource[];
-  };
+  plan: IPlan;
   text: string;
-  refused?: ISource[];
-  applied?: boolean;
-  restart_needed?: string[];
+  /** Direct sources the server's policy refuses (a dry run). */
+  refused?: IPackageOrigin[];
 }
 
-export interface ILockAnswer {
-  path: string | null;
+/** `POST .../lock`: the written lock, with its path relative to the server root. */
+export interface ILockAnswer extends ILockSummary {
   relative_path?: string | null;
-  packages: number;
-  warnings: string[];
-  [key: string]: unknown;
 }
 
 /** An error answer of the envkernels API (or a network failure). */

@@ -3,7 +3,7 @@
  * one visual language (the same classes as the notebook outputs, `jp-EnvKernels-*`): findings,
  * vulnerabilities, licenses, a sync plan, the dependency tree and a diff.
  */
-import { IDiff, IPackageNode, IReport, ISource, ISyncAnswer, ITree, api } from './api';
+import { IDiff, IDiffSide, IPackageNode, IReport, ISource, ISyncAnswer, ITree, api } from './api';
 import { h, problemBlock, richText } from './dom';
 
 function table(cls: string, headers: string[]): { table: HTMLElement; body: HTMLElement } {
@@ -249,8 +249,8 @@ export class TreeBrowser {
   }
 }
 
-export function sideLabel(side: { [key: string]: string }): string {
-  return side.type === 'lock' ? `lock ${side.path}` : side.name;
+export function sideLabel(side: IDiffSide): string {
+  return side.type === 'lock' ? `lock ${side.path}` : side.name ?? side.id ?? '';
 }
 
 /** Two package sets side by side, with a filter for the rows that differ. */

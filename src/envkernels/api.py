@@ -25,7 +25,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from envkernels.errors import EnvKernelsError, NotFoundError, UsageError
-from envkernels.model import KINDS, AuditReport, Environment, Finding, Report, severity_rank
+from envkernels.model import (
+    KINDS,
+    AuditReport,
+    Diff,
+    DiffSide,
+    Environment,
+    Finding,
+    Report,
+    Tree,
+    WhyPaths,
+    severity_rank,
+)
 
 if TYPE_CHECKING:
     from envkernels.audit.policy import AuditConfig
@@ -45,8 +56,6 @@ if TYPE_CHECKING:
 # An engine progress callback: ``(what, done, total)`` (lock asks the index, sync runs uv).
 Progress = Callable[[str, int, int], None]
 # The JSON documents of ``tree`` and ``diff`` (docs/reference.md: the REST API).
-TreeDoc = dict[str, Any]
-DiffDoc = dict[str, Any]
 
 
 # ---- environments ------------------------------------------------------------------------------
@@ -563,7 +572,7 @@ def write_sbom(report: AuditReport, path: str) -> str:
 # ---- pictures: tree and diff -------------------------------------------------------------------
 
 
-def tree(env: Environment, *, why: str | None = None) -> TreeDoc:
+def tree(env: Environment, *, why: str | None = None) -> Tree:
     """What pulls in what in ``env``; with ``why``, the chains of requirements that install it.
 
     ``{"packages", "roots", ...}`` (docs/reference.md); NotFoundError when ``why`` is not installed.
@@ -571,20 +580,20 @@ def tree(env: Environment, *, why: str | None = None) -> TreeDoc:
     from envkernels.core.distributions import installed_distributions
     from envkernels.inspect import tree as graph
 
-    doc: TreeDoc = {"environment": env.to_dict()}
-    doc.update(graph.dependency_tree(installed_distributions(env.prefix), env.python_version))
+    packages = graph.dependency_tree(installed_distributions(env.prefix), env.python_version)
+    found = None
     if why is not None:
-        paths = graph.why_paths(doc, why)
+        paths = graph.why_paths(packages, why)
         if paths is None:
             raise NotFoundError(
                 f"`{why}` is not installed in `{env.name}`",
                 hint="the tree without `why` lists the installed packages",
             )
-        doc["why"] = {"package": why, "paths": paths}
-    return doc
+        found = WhyPaths(why, paths)
+    return Tree(env, packages, graph.roots_of(packages), found)
 
 
-def diff(env: Environment, *, other: Environment | None = None, lock: str | None = None) -> DiffDoc:
+def diff(env: Environment, *, other: Environment | None = None, lock: str | None = None) -> Diff:
     """``env``'s package versions side by side with ``other``'s or with the pins of ``lock``.
 
     Exactly one of ``other`` and ``lock`` (UsageError otherwise). ``{"left", "right", "rows",
@@ -599,22 +608,17 @@ def diff(env: Environment, *, other: Environment | None = None, lock: str | None
             hint="e.g. GET .../diff?other=<id> or .../diff?lock=project/pylock.toml",
         )
     left = compare.versions_of((d.name, d.version) for d in installed_distributions(env.prefix))
-    left_label = {"type": "environment", "id": env.id, "name": env.name, "prefix": env.prefix}
+    left_label = DiffSide("environment", id=env.id, name=env.name, prefix=env.prefix)
     if other is not None:
         right = compare.versions_of((d.name, d.version) for d in installed_distributions(other.prefix))
-        right_label: dict[str, Any] = {
-            "type": "environment",
-            "id": other.id,
-            "name": other.name,
-            "prefix": other.prefix,
-        }
+        right_label = DiffSide("environment", id=other.id, name=other.name, prefix=other.prefix)
     else:
         from envkernels.lockfiles.read import read_lock
 
         assert lock is not None
         parsed = read_lock(lock)
         right = compare.versions_of((p.name, p.version) for p in parsed.packages)
-        right_label = {"type": "lock", "path": lock, "format": parsed.format}
+        right_label = DiffSide("lock", path=lock, format=parsed.format)
     return compare.compare(left, right, left_label=left_label, right_label=right_label)
 
 

@@ -46,7 +46,8 @@ def _pipdeptree(tool: Path, prefix: Path) -> subprocess.CompletedProcess[str]:
 
 def _ours(prefix: Path) -> dict:
     env = environment_from_prefix(str(prefix))
-    return graph.dependency_tree(installed_distributions(prefix), env.python_version)
+    packages = graph.dependency_tree(installed_distributions(prefix), env.python_version)
+    return {"packages": [p.to_dict() for p in packages]}
 
 
 @pytest.mark.parametrize("name", NAMES)

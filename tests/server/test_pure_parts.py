@@ -11,6 +11,7 @@ from envkernels.core.distributions import InstalledDistribution
 from envkernels.errors import BadInputError, CommandError, ConflictError, NotFoundError, UsageError
 from envkernels.inspect import diff as compare
 from envkernels.inspect import tree as graph
+from envkernels.model import DiffSide
 from envkernels.server.http_errors import api_error, error_body
 from envkernels.server.paths import OutsideRootError, inside_root, relative_to_root
 
@@ -29,42 +30,51 @@ def test_extras_switch_on_extra_only_requirements_of_the_required_package() -> N
         dist("PySocks", "1.7.1"),
     ]
     tree = graph.dependency_tree(dists, "3.11.7")
-    pkgs = {p["name"]: p for p in tree["packages"]}
-    assert pkgs["PySocks"]["required_by"] == ["requests"]
-    socks = next(r for r in pkgs["requests"]["requires"] if r["name"] == "PySocks")
-    assert socks["extra"] == "socks" and socks["satisfied"]
-    assert tree["roots"] == ["app"]
-    assert graph.why_paths(tree, "pysocks") == [["app", "requests", "PySocks"]]
+    pkgs = {p.name: p for p in tree}
+    assert pkgs["PySocks"].required_by == ("requests",)
+    socks = next(r for r in pkgs["requests"].requires if r.name == "PySocks")
+    assert socks.extra == "socks" and socks.satisfied
+    assert graph.roots_of(tree) == ("app",)
+    assert graph.why_paths(tree, "pysocks") == (("app", "requests", "PySocks"),)
 
 
 def test_an_extra_nobody_asked_for_adds_no_edge() -> None:
     dists = [dist("requests", "2.32.3", 'PySocks>=1.5.6; extra == "socks"'), dist("PySocks", "1.7.1")]
     tree = graph.dependency_tree(dists, "3.11.7")
-    assert sorted(tree["roots"]) == ["PySocks", "requests"]
+    assert sorted(graph.roots_of(tree)) == ["PySocks", "requests"]
 
 
 def test_markers_are_judged_for_the_environments_python_not_the_servers() -> None:
     dists = [dist("app", "1", 'tomli>=1; python_version < "3.11"'), dist("tomli", "2.0.1")]
     old = graph.dependency_tree(dists, "3.10.4")
     new = graph.dependency_tree(dists, "3.12.1")
-    assert {p["name"]: p["required_by"] for p in old["packages"]}["tomli"] == ["app"]
-    assert {p["name"]: p["required_by"] for p in new["packages"]}["tomli"] == []
+    assert {p.name: p.required_by for p in old}["tomli"] == ("app",)
+    assert {p.name: p.required_by for p in new}["tomli"] == ()
 
 
 def test_version_outside_the_specifier_is_unsatisfied_and_cycles_end() -> None:
     dists = [dist("a", "1", "b>=2"), dist("b", "1.5", "a")]
     tree = graph.dependency_tree(dists, None)
-    req = tree["packages"][0]["requires"][0]
-    assert req == {"name": "b", "specifier": ">=2", "extra": None, "installed": "1.5", "satisfied": False}
-    assert tree["roots"] == []
-    assert graph.why_paths(tree, "a") == []
+    req = tree[0].requires[0]
+    assert req.to_dict() == {
+        "name": "b",
+        "specifier": ">=2",
+        "extra": None,
+        "installed": "1.5",
+        "satisfied": False,
+    }
+    assert graph.roots_of(tree) == ()
+    assert graph.why_paths(tree, "a") == ()
     assert graph.why_paths(tree, "nothere") is None
 
 
 def test_compare_rows_and_summary() -> None:
     left = compare.versions_of([("Six", "1.16.0"), ("idna", "3.7"), ("idna", "2.0")])
     right = compare.versions_of([("six", "1.17.0"), ("rich", "13")])
-    doc = compare.compare(left, right, left_label={"id": "l"}, right_label={"id": "r"})
+    doc = compare.compare(
+        left, right, left_label=DiffSide("environment", id="l"), right_label=DiffSide("lock", path="r")
+    ).to_dict()
+    assert doc["left"] == {"type": "environment", "id": "l"} and doc["right"] == {"type": "lock", "path": "r"}
     assert doc["rows"] == [
         {"name": "idna", "left": "3.7", "right": None, "status": "only-left"},
         {"name": "rich", "left": None, "right": "13", "status": "only-right"},

@@ -7,11 +7,11 @@ diff view shows, one per distribution name (PEP 503 normalized), sorted by name.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from envkernels.core.layout import normalize_name
+from envkernels.model import DIFF_STATUSES, Diff, DiffRow, DiffSide, DiffStatus
 
-STATUSES = ("same", "changed", "only-left", "only-right")
+STATUSES = DIFF_STATUSES
 
 
 def versions_of(pairs: Iterable[tuple[str, str | None]]) -> dict[str, tuple[str, str | None]]:
@@ -26,14 +26,15 @@ def compare(
     left: Mapping[str, tuple[str, str | None]],
     right: Mapping[str, tuple[str, str | None]],
     *,
-    left_label: dict[str, Any],
-    right_label: dict[str, Any],
-) -> dict[str, Any]:
-    """The diff document: ``{"left", "right", "rows": [{name, left, right, status}], "summary"}``."""
+    left_label: DiffSide,
+    right_label: DiffSide,
+) -> Diff:
+    """The diff: one row per name on either side (sorted by normalized name), and the counts."""
     rows = []
     for key in sorted(set(left) | set(right)):
         lname, lver = left.get(key, (None, None))
         rname, rver = right.get(key, (None, None))
+        status: DiffStatus
         if key not in right:
             status = "only-left"
         elif key not in left:
@@ -42,6 +43,6 @@ def compare(
             status = "same"
         else:
             status = "changed"
-        rows.append({"name": lname or rname, "left": lver, "right": rver, "status": status})
-    summary = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
-    return {"left": left_label, "right": right_label, "rows": rows, "summary": summary}
+        rows.append(DiffRow(str(lname or rname), lver, rver, status))
+    summary: dict[str, int] = {s: sum(1 for r in rows if r.status == s) for s in DIFF_STATUSES}
+    return Diff(left_label, right_label, tuple(rows), summary)

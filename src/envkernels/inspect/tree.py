@@ -11,7 +11,6 @@ from __future__ import annotations
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from packaging.markers import (
     InvalidMarker,
@@ -25,6 +24,8 @@ from packaging.version import InvalidVersion, Version
 
 from envkernels.core.distributions import InstalledDistribution
 from envkernels.core.layout import normalize_name
+from envkernels.model import PackageNode
+from envkernels.model import Requirement as PackageRequirement
 
 MAX_WHY_PATHS = 20
 
@@ -40,15 +41,9 @@ class Edge:
     installed: str | None
     satisfied: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of one requirement in ``tree``."""
-        return {
-            "name": self.target,
-            "specifier": self.specifier,
-            "extra": self.extra,
-            "installed": self.installed,
-            "satisfied": self.satisfied,
-        }
+    def requirement(self) -> PackageRequirement:
+        """The requirement as the tree shows it (under its source package)."""
+        return PackageRequirement(self.target, self.specifier, self.extra, self.installed, self.satisfied)
 
 
 def marker_environment(python_version: str | None) -> dict[str, str]:
@@ -134,9 +129,10 @@ def build_edges(dists: Sequence[InstalledDistribution], python_version: str | No
     return sorted(edges.values(), key=lambda e: (normalize_name(e.source), normalize_name(e.target)))
 
 
-def dependency_tree(dists: Sequence[InstalledDistribution], python_version: str | None) -> dict[str, Any]:
-    """``{"packages": [...], "roots": [...]}``: each installed package with what it requires and
-    what requires it; ``roots`` are the packages nothing else requires (what the user asked for)."""
+def dependency_tree(
+    dists: Sequence[InstalledDistribution], python_version: str | None
+) -> tuple[PackageNode, ...]:
+    """Each installed package (by name) with what it requires and what requires it."""
     edges = build_edges(dists, python_version)
     first: dict[str, InstalledDistribution] = {}
     for dist in dists:
@@ -148,41 +144,46 @@ def dependency_tree(dists: Sequence[InstalledDistribution], python_version: str 
         target = normalize_name(edge.target)
         if target in required_by and normalize_name(edge.source) != target:
             required_by[target].add(first[normalize_name(edge.source)].name)
-    packages = [
-        {
-            "name": dist.name,
-            "version": dist.version,
-            "summary": dist.summary,
-            "requires": [e.to_dict() for e in requires[key]],
-            "required_by": sorted(required_by[key], key=normalize_name),
-        }
+    return tuple(
+        PackageNode(
+            name=dist.name,
+            version=dist.version,
+            summary=dist.summary,
+            requires=tuple(e.requirement() for e in requires[key]),
+            required_by=tuple(sorted(required_by[key], key=normalize_name)),
+        )
         for key, dist in sorted(first.items())
-    ]
-    roots = [p["name"] for p in packages if not p["required_by"]]
-    return {"packages": packages, "roots": roots}
+    )
 
 
-def why_paths(tree: dict[str, Any], name: str, limit: int = MAX_WHY_PATHS) -> list[list[str]] | None:
-    """The chains ``[root, ..., name]`` that explain why ``name`` is installed (None: not installed).
+def roots_of(packages: Sequence[PackageNode]) -> tuple[str, ...]:
+    """The packages nothing else requires (what the user asked for)."""
+    return tuple(p.name for p in packages if not p.required_by)
 
-    A root package explains itself (``[[name]]``). Chains are simple paths found breadth-first,
+
+def why_paths(
+    packages: Sequence[PackageNode], name: str, limit: int = MAX_WHY_PATHS
+) -> tuple[tuple[str, ...], ...] | None:
+    """The chains ``(root, ..., name)`` that explain why ``name`` is installed (None: not installed).
+
+    A root package explains itself (``((name,),)``). Chains are simple paths found breadth-first,
     shortest first, at most ``limit`` of them.
     """
-    packages = {normalize_name(p["name"]): p for p in tree["packages"]}
+    by_name = {normalize_name(p.name): p for p in packages}
     want = normalize_name(name)
-    if want not in packages:
+    if want not in by_name:
         return None
-    found: list[list[str]] = []
-    frontier: list[list[str]] = [[packages[want]["name"]]]
+    found: list[tuple[str, ...]] = []
+    frontier: list[tuple[str, ...]] = [(by_name[want].name,)]
     while frontier and len(found) < limit:
-        nxt: list[list[str]] = []
+        nxt: list[tuple[str, ...]] = []
         for path in frontier:
-            parents = packages[normalize_name(path[0])]["required_by"]
+            parents = by_name[normalize_name(path[0])].required_by
             if not parents:
                 found.append(path)
                 continue
             for parent in parents:
                 if parent not in path:
-                    nxt.append([parent, *path])
+                    nxt.append((parent, *path))
         frontier = nxt
-    return found[:limit]
+    return tuple(found[:limit])

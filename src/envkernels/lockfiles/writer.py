@@ -29,7 +29,8 @@ from envkernels.lockfiles.index_config import resolve_index_config
 from envkernels.lockfiles.owner import environment_record
 from envkernels.lockfiles.pylock_build import Entry, build_document, entry_from_direct_url, entry_from_index
 from envkernels.lockfiles.select import env_tags, marker_environment, python_version_tuple
-from envkernels.model import Environment
+from envkernels.model import Environment, LockGap, LockSummary
+from envkernels.model.codec import JSONObject
 
 if TYPE_CHECKING:
     from envkernels.lockfiles.index_client import IndexFile
@@ -57,22 +58,30 @@ class LockResult:
     index: str | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape (CLI ``--json``, REST)."""
-        return {
-            "path": self.path,
-            "notebook": self.notebook,
-            "text": self.text,
-            "packages": self.packages,
-            "missing": self.missing,
-            "not_reproducible": self.not_reproducible,
-            "project_lock": self.project_lock,
-            "project_lock_agrees": self.project_lock_agrees,
-            "project_lock_differences": self.project_lock_differences,
-            "backup": self.backup,
-            "index": self.index,
-            "warnings": self.warnings,
-        }
+    def record(self) -> LockSummary:
+        """The written lock as the result model holds it."""
+
+        def gaps(items: list[dict[str, str]]) -> tuple[LockGap, ...]:
+            return tuple(LockGap(i["name"], i.get("version"), i.get("reason") or "") for i in items)
+
+        return LockSummary(
+            path=self.path,
+            notebook=self.notebook,
+            text=self.text,
+            packages=self.packages,
+            missing=gaps(self.missing),
+            not_reproducible=gaps(self.not_reproducible),
+            project_lock=self.project_lock,
+            project_lock_agrees=self.project_lock_agrees,
+            project_lock_differences=tuple(self.project_lock_differences),
+            backup=self.backup,
+            index=self.index,
+            warnings=tuple(self.warnings),
+        )
+
+    def to_dict(self) -> JSONObject:
+        """The JSON shape (CLI ``--json``, REST): :class:`LockSummary`'s."""
+        return self.record().to_dict()
 
     def summary(self) -> str:
         """One line saying what was locked and what is missing."""

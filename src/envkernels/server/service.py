@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from envkernels import api
@@ -232,12 +232,12 @@ class EnvironmentService:
         """What pulls in what in the environment; with ``why``, the chains that explain that package."""
         env = self.environment(env_id)
         try:
-            doc = api.tree(env, why=why)
+            doc = api.tree(env, why=why).to_dict()
         except NotFoundError as exc:
             raise NotFoundError(
                 exc.message, hint="GET .../tree without `why` lists the installed packages"
             ) from None
-        doc["environment"] = self.record(env)
+        doc["environment"] = self.record(env)  # with project_path
         return doc
 
     def diff(self, env_id: str, *, other: str | None = None, lock: str | None = None) -> dict[str, Any]:
@@ -249,10 +249,10 @@ class EnvironmentService:
             )
         env = self.environment(env_id)
         if other is not None:
-            return api.diff(env, other=self.environment(other))
+            return api.diff(env, other=self.environment(other)).to_dict()
         lock_path = self.path(lock, "lock")
         if not os.path.isfile(lock_path):
             raise NotFoundError(f"no lockfile at `{lock}`", hint=_RELATIVE_HINT)
-        doc = api.diff(env, lock=lock_path)
-        doc["right"]["path"] = str(lock)  # as the request named it, relative to the root
-        return doc
+        found = api.diff(env, lock=lock_path)
+        # The lock as the request named it, relative to the root.
+        return replace(found, right=replace(found.right, path=str(lock))).to_dict()

@@ -25,7 +25,8 @@ from envkernels.core.distributions import scan_distributions
 from envkernels.core.layout import normalize_name
 from envkernels.errors import BadInputError, CommandError, EnvKernelsError
 from envkernels.lockfiles.read import read_lock
-from envkernels.model import Environment
+from envkernels.model import Environment, SyncOutcome
+from envkernels.model.codec import JSONObject
 from envkernels.sync import history
 from envkernels.sync.plan import Change, SyncPlan, changes_between, installed_map, plan_sync
 from envkernels.sync.sources import refusal_error, refused
@@ -66,20 +67,24 @@ class SyncResult:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape (CLI ``--json``, REST)."""
-        return {
-            "plan": self.plan.to_dict(),
-            "applied": self.applied,
-            "done": self.done.to_dict() if self.done is not None else None,
-            "changes": [c.to_dict() for c in self.changes],
-            "snapshot": self.snapshot,
-            "history": self.history,
-            "restart_needed": self.restart_needed,
-            "changed_modules": self.changed_modules,
-            "seconds": round(self.seconds, 3),
-            "warnings": self.warnings,
-        }
+    def record(self) -> SyncOutcome:
+        """What was done, as the result model holds it."""
+        return SyncOutcome(
+            plan=self.plan.record(),
+            applied=self.applied,
+            done=self.done.record() if self.done is not None else None,
+            changes=self.changes,
+            snapshot=self.snapshot,
+            history=self.history,
+            restart_needed=tuple(self.restart_needed),
+            changed_modules=tuple(self.changed_modules),
+            seconds=round(self.seconds, 3),
+            warnings=tuple(self.warnings),
+        )
+
+    def to_dict(self) -> JSONObject:
+        """The JSON shape (CLI ``--json``, REST): :class:`SyncOutcome`'s."""
+        return self.record().to_dict()
 
     @property
     def changes(self) -> tuple[Change, ...]:

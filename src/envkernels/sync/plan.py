@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -35,7 +34,8 @@ from envkernels.lockfiles.select import (
     python_supported,
     python_version_tuple,
 )
-from envkernels.model import Environment
+from envkernels.model import Change, Environment, PackageOrigin, Plan
+from envkernels.model.codec import JSONObject
 from envkernels.shared import refuse_change
 from envkernels.sync.sources import PackageSource, package_sources
 from envkernels.sync.uvcall import uses_lock_urls
@@ -84,19 +84,6 @@ def kept_by_uv(prefix: str, python: tuple[int, ...]) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class Change:
-    """One package the sync changes: ``old`` is None for an install, ``new`` None for a removal."""
-
-    name: str
-    old: str | None
-    new: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"name", "from", "to"}``."""
-        return {"name": self.name, "from": self.old, "to": self.new}
-
-
-@dataclass(frozen=True)
 class SyncPlan:
     """What a sync would do. ``packages`` are the lock entries it installs from."""
 
@@ -129,22 +116,26 @@ class SyncPlan:
         """True when the environment already matches the lock."""
         return not self.changes
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape (CLI ``--json``, REST ``sync`` with ``dry_run``)."""
-        return {
-            "lock": self.lock_path,
-            "format": self.lock_format,
-            "prefix": self.prefix,
-            "install": [c.to_dict() for c in self.install],
-            "upgrade": [c.to_dict() for c in self.upgrade],
-            "downgrade": [c.to_dict() for c in self.downgrade],
-            "reinstall": [c.to_dict() for c in self.reinstall],
-            "remove": [c.to_dict() for c in self.remove],
-            "unchanged": self.unchanged,
-            "is_empty": self.is_empty,
-            "warnings": list(self.warnings),
-            "sources": [s.to_dict() for s in self.sources],
-        }
+    def record(self) -> Plan:
+        """The plan as the result model holds it (what is shown and sent)."""
+        return Plan(
+            lock=self.lock_path,
+            format=self.lock_format,
+            prefix=self.prefix,
+            install=self.install,
+            upgrade=self.upgrade,
+            downgrade=self.downgrade,
+            reinstall=self.reinstall,
+            remove=self.remove,
+            unchanged=self.unchanged,
+            is_empty=self.is_empty,
+            warnings=tuple(self.warnings),
+            sources=tuple(PackageOrigin(s.name, s.kind, s.where) for s in self.sources),
+        )
+
+    def to_dict(self) -> JSONObject:
+        """The JSON shape (CLI ``--json``, REST ``sync`` with ``dry_run``): :class:`Plan`'s."""
+        return self.record().to_dict()
 
     def text(self) -> str:
         """The plan as lines a person reads (``+ name 1.0``, ``^ name 1.0 -> 2.0``, ...)."""
