@@ -91,7 +91,9 @@ class Hub:
     def start(self, timeout: float = 120) -> None:
         # A plain environment, as a system service has: no test venv activated, a system PATH.
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "ENVKERNELS_ROOTS")}
-        env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+        # ... plus where node and the proxy live (a user-level npm prefix, nvm): the proxy is a node script.
+        tools = [os.path.dirname(p) for p in (shutil.which("node"), proxy_binary()) if p]
+        env["PATH"] = os.pathsep.join(dict.fromkeys([*tools, "/usr/local/bin", "/usr/bin", "/bin"]))
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyterhub", "-f", str(self.workdir / "jupyterhub_config.py")],
