@@ -147,3 +147,29 @@ def test_list_shows_which_environments_are_the_teams(team_env: Path) -> None:
     assert out.returncode == 0, out.stderr
     line = next(ln for ln in out.stdout.splitlines() if "analytics" in ln)
     assert "team" in line
+
+
+def test_the_magics_refuse_to_sync_a_shared_environment_and_check_it(
+    team_env: Path, untouched: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``%envsync`` in a kernel of a shared environment says to fork; ``%envcheck`` works there."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from envkernels.magics import EnvKernelsMagicError
+
+    monkeypatch.setenv("ENVKERNELS_ENV_PREFIX", str(team_env))
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.delenv("ENVKERNELS_NOTEBOOK", raising=False)
+    (tmp_path / "work" / "requirements.txt").write_text("six==1.16.0\n")
+    shell = InteractiveShell.instance()
+    shell._envkernels_magics = None
+    shell.extension_manager.loaded.discard("envkernels")
+    shell.run_line_magic("load_ext", "envkernels")
+    try:
+        for args in ("requirements.txt", "requirements.txt --apply"):
+            with pytest.raises(EnvKernelsMagicError) as info:
+                shell.run_line_magic("envsync", args)
+            assert "shared environment" in info.value.message and "envkernels fork" in (info.value.hint or "")
+        assert shell.run_line_magic("envcheck", "").environment["shared"] is True
+    finally:
+        shell.run_line_magic("unload_ext", "envkernels")
