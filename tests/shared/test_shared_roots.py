@@ -161,7 +161,11 @@ def test_the_magics_refuse_to_sync_a_shared_environment_and_check_it(
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     monkeypatch.delenv("ENVKERNELS_NOTEBOOK", raising=False)
     (tmp_path / "work" / "requirements.txt").write_text("six==1.16.0\n")
-    shell = InteractiveShell.instance()
+    from traitlets.config import Config
+
+    quiet = Config()
+    quiet.HistoryManager.enabled = False  # no sqlite history file under a HOME a later test removes
+    shell = InteractiveShell.instance(config=quiet)
     shell._envkernels_magics = None
     shell.extension_manager.loaded.discard("envkernels")
     shell.run_line_magic("load_ext", "envkernels")
