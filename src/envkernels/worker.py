@@ -158,6 +158,8 @@ class Worker:
         kind: str,
         result: Record | dict[str, Any],
         *,
+        environment: Environment | None = None,
+        extra: dict[str, Any] | None = None,
         ok: bool = True,
         count: int = 0,
         changes: list[dict[str, Any]] | None = None,
@@ -167,8 +169,11 @@ class Worker:
         (``ok``, ``count`` for ``len()``, a plan's ``changes``, the ``problems`` of ``--strict``)."""
         from envkernels import render
 
-        html, text = render.render(kind, result)
+        html, text = render.render(kind, result, environment)
         data = result.to_dict() if isinstance(result, Record) else result
+        data.update(extra or {})
+        if environment is not None:
+            data["environment"] = environment.to_dict()
         reply: Reply = {"kind": kind, "data": data, "html": html, "text": text, "ok": ok, "count": count}
         if changes is not None:
             reply["changes"] = changes
@@ -255,14 +260,12 @@ class Worker:
             index_url=args.get("index_url") or None,
             progress=_ThrottledProgress(progress, "asking the index"),
         )
-        data = result.to_dict()
+        extra: dict[str, Any] = {"summary": result.summary()}
         if frontend:
-            data["notebook_via"] = "frontend"
+            extra["notebook_via"] = "frontend"
             # The same `metadata.envkernels.environment` record a write to the file would store.
-            data["notebook_environment"] = api.notebook_environment(env, result)
-        data["summary"] = result.summary()
-        data["environment"] = env.to_dict()
-        return self._rendered("lock", data, count=result.packages)
+            extra["notebook_environment"] = api.notebook_environment(env, result)
+        return self._rendered("lock", result.record(), environment=env, extra=extra, count=result.packages)
 
     def _sync_lock(self, args: dict[str, Any], facts: dict[str, Any], env: Environment) -> str:
         """The lock `%envsync` applies: LOCK as given, else as :func:`envkernels.api.choose_lock` picks."""
@@ -277,11 +280,16 @@ class Worker:
         env = api.kernel_environment(facts.get("prefix"))
         path = self._sync_lock(args, facts, env)
         plan = api.plan(env, path)
-        data = plan.to_dict()
-        data["summary"] = plan.text()
-        data["environment"] = env.to_dict()
         changes = _changes(plan)
-        return self._rendered("plan", data, ok=plan.is_empty, count=len(changes), changes=changes)
+        return self._rendered(
+            "plan",
+            plan.record(),
+            environment=env,
+            extra={"summary": plan.text()},
+            ok=plan.is_empty,
+            count=len(changes),
+            changes=changes,
+        )
 
     def _apply_sync(self, args: dict[str, Any], facts: dict[str, Any], progress: Progress) -> Reply:
         env = api.kernel_environment(facts.get("prefix"))
@@ -297,13 +305,16 @@ class Worker:
         result = api.sync(
             env, path, planned=plan, policy=policy, progress=_ThrottledProgress(progress, "syncing")
         )
-        data = result.to_dict()
-        data["summary"] = result.summary()
-        data["lock"] = path
-        data["environment"] = env.to_dict()
         # What changed on disk (read again after uv ran), not what was planned.
         changes = _changes(result.done or result.plan)
-        return self._rendered("sync", data, count=len(changes), changes=changes)
+        return self._rendered(
+            "sync",
+            result.record(),
+            environment=env,
+            extra={"summary": result.summary(), "lock": path},
+            count=len(changes),
+            changes=changes,
+        )
 
 
 def _changes(plan: SyncPlan) -> list[dict[str, Any]]:

@@ -5,7 +5,19 @@ from __future__ import annotations
 import pytest
 
 from envkernels import render
-from envkernels.model import AuditReport, Environment, Finding, License, Report, Vulnerability
+from envkernels.model import (
+    AuditReport,
+    Change,
+    Environment,
+    Finding,
+    License,
+    LockGap,
+    LockSummary,
+    Plan,
+    Report,
+    SyncOutcome,
+    Vulnerability,
+)
 
 ENV = {
     "id": "venv-x-1",
@@ -160,75 +172,73 @@ def test_environments_mark_the_kernels_own_and_show_broken_ones_with_hint() -> N
 
 
 def test_lock_result_lists_what_the_lock_cannot_give_back() -> None:
-    data = {
-        "path": "/p/pylock.toml",
-        "notebook": None,
-        "text": "lock-version = '1.0'",
-        "packages": 3,
-        "missing": [{"name": "six", "version": "1.16.0", "reason": "--no-hashes: the index was not asked"}],
-        "not_reproducible": [{"name": "mypkg", "version": "0.1", "reason": "editable install of /src"}],
-        "project_lock": "/p/uv.lock",
-        "project_lock_agrees": False,
-        "project_lock_differences": ["six is locked at 1.17.0, installed 1.16.0"],
-        "backup": "/p/pylock.toml.bak",
-        "index": "https://pypi.org/simple",
-        "warnings": [],
-        "summary": "locked 3 packages (2 with hashes) into `/p/pylock.toml`",
-        "environment": ENV,
-    }
-    html, text = render.render("lock", data)
-    assert "/p/pylock.toml" in html and "does NOT agree" in html
+    lock = LockSummary(
+        path="/p/pylock.toml",
+        notebook=None,
+        text="lock-version = '1.0'",
+        packages=3,
+        missing=(LockGap("six", "1.16.0", "--no-hashes: the index was not asked"),),
+        not_reproducible=(LockGap("mypkg", "0.1", "editable install of /src"),),
+        project_lock="/p/uv.lock",
+        project_lock_agrees=False,
+        project_lock_differences=("six is locked at 1.17.0, installed 1.16.0",),
+        backup="/p/pylock.toml.bak",
+        index="https://pypi.org/simple",
+    )
+    html, text = render.render("lock", lock, RECORD)
+    assert "/p/pylock.toml" in html and "does NOT agree" in html and "/e/x" in html
     assert "six 1.16.0: --no-hashes: the index was not asked" in html
     assert "mypkg 0.1: editable install of /src" in text
     assert "lock-version" not in html  # the lock text itself is not dumped into the output
-    assert text.startswith("locked 3 packages")
+    assert text.startswith("locked 3 packages (2 with hashes) into /p/pylock.toml")
+    assert "previous lock kept as /p/pylock.toml.bak" in text
 
 
 def test_plan_lists_changes_and_says_how_to_apply() -> None:
-    data = {
-        "lock": "/p/pylock.toml",
-        "format": "pylock",
-        "prefix": "/e/x",
-        "environment": ENV,
-        "install": [],
-        "upgrade": [],
-        "reinstall": [],
-        "downgrade": [{"name": "six", "from": "1.17.0", "to": "1.16.0"}],
-        "remove": [{"name": "idna", "from": "3.7", "to": None}],
-        "unchanged": 4,
-        "is_empty": False,
-        "warnings": ["lock made on another machine"],
-    }
-    html, text = render.render("plan", data)
+    plan = Plan(
+        lock="/p/pylock.toml",
+        format="pylock",
+        prefix="/e/x",
+        downgrade=(Change("six", "1.17.0", "1.16.0"),),
+        remove=(Change("idna", "3.7", None),),
+        unchanged=4,
+        is_empty=False,
+        warnings=("lock made on another machine",),
+    )
+    html, text = render.render("plan", plan, RECORD)
     assert "%envsync /p/pylock.toml --apply" in html and "downgrade" in html
     assert "2 change(s), 4 unchanged" in text
     assert "downgrade  six      1.17.0     1.16.0" in text and "remove     idna     3.7" in text
     assert "warning: lock made on another machine" in text
-    empty = {"lock": "/p/pylock.toml", "install": [], "remove": [], "is_empty": True, "unchanged": 6}
+    empty = Plan(lock="/p/pylock.toml", format="pylock", prefix="/e/x", unchanged=6)
     empty_html, empty_text = render.render("plan", empty)
     assert "In sync" in empty_html and empty_text.startswith("In sync with /p/pylock.toml")
 
 
 def test_applied_sync_says_what_changed_and_how_to_undo() -> None:
-    plan = {
-        "lock": "/p/pylock.toml",
-        "prefix": "/e/x",
-        "upgrade": [{"name": "six", "from": "1.16.0", "to": "1.17.0"}],
-        "warnings": [],
-    }
-    data = {
-        "plan": plan,
-        "applied": True,
-        "snapshot": "/s/snap.toml",
-        "changed_modules": ["six"],
-        "warnings": [],
-    }
-    html, text = render.render("sync", data)
+    plan = Plan(
+        lock="/p/pylock.toml", format="pylock", prefix="/e/x", upgrade=(Change("six", "1.16.0", "1.17.0"),)
+    )
+    outcome = SyncOutcome(
+        plan=plan,
+        applied=True,
+        done=plan,
+        changes=plan.upgrade,
+        snapshot="/s/snap.toml",
+        changed_modules=("six",),
+    )
+    html, text = render.render("sync", outcome, RECORD)
     assert text.startswith("Synced to /p/pylock.toml: 1 change(s)")
     assert "undo with: envkernels sync /s/snap.toml --target /e/x --yes" in text
     assert '<code class="fix">envkernels sync /s/snap.toml --target /e/x --yes</code>' in html
-    nothing = render.text.plan_text({"plan": dict(plan, upgrade=[]), "applied": False}, applied=True)
+    assert "apply with" not in text
+    nothing = render.text.plan_text(SyncOutcome(plan=Plan("/p/pylock.toml", "pylock", "/e/x"), applied=False))
     assert nothing.startswith("In sync with /p/pylock.toml")
+
+
+def test_a_renderer_is_given_the_type_it_formats() -> None:
+    with pytest.raises(TypeError, match="not a plan"):
+        render.render("plan", Report(RECORD))
 
 
 def test_unknown_kind_is_an_error() -> None:

@@ -33,16 +33,23 @@ class Record:
 
     def to_dict(self) -> JSONObject:
         """The JSON object of this record (lists, not tuples; nested records as objects)."""
-        return {
-            key: enc(getattr(self, name))
-            for name, key, enc, _dec, omit in _plan(type(self))
-            if not (omit and getattr(self, name) is None)
-        }
+        out: JSONObject = {}
+        for name, key, enc, _dec, omit in _plan(type(self)):
+            value = getattr(self, name)
+            if omit and value is None:
+                continue
+            # Scalars (most fields) are written as they are: no call per field.
+            out[key] = value if enc is _same else enc(value)
+        return out
 
     @classmethod
     def from_dict(cls: type[R], data: Mapping[str, object]) -> R:
         """Rebuild a record from its JSON object; unknown keys are ignored, absent ones take defaults."""
-        kwargs = {name: dec(data[key]) for name, key, _enc, dec, _omit in _plan(cls) if key in data}
+        kwargs = {
+            name: data[key] if dec is _keep else dec(data[key])
+            for name, key, _enc, dec, _omit in _plan(cls)
+            if key in data
+        }
         return cls(**kwargs)
 
 

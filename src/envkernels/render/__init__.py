@@ -12,14 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from envkernels.model import AuditReport, Environment, Report, report_from_dict
+from envkernels.model import (
+    AuditReport,
+    Environment,
+    LockSummary,
+    Plan,
+    Report,
+    SyncOutcome,
+    report_from_dict,
+)
 from envkernels.model.codec import Record
 from envkernels.render import html, text
 from envkernels.render.html import SEVERITY_COLOURS, esc, osv_url
-from envkernels.render.parts import Data, plan_actions
 
 Result = Record | Mapping[str, object]
-_Pair = Callable[[Result], tuple[str, str]]
+_Pair = Callable[[Result, Environment | None], tuple[str, str]]
 
 
 def report(result: Report | AuditReport) -> tuple[str, str]:
@@ -29,7 +36,7 @@ def report(result: Report | AuditReport) -> tuple[str, str]:
     return html.check_html(result), text.check_text(result)
 
 
-def _report(result: Result) -> tuple[str, str]:
+def _report(result: Result, environment: Environment | None) -> tuple[str, str]:
     if isinstance(result, Report | AuditReport):
         return report(result)
     if isinstance(result, Mapping):
@@ -37,12 +44,8 @@ def _report(result: Result) -> tuple[str, str]:
     raise TypeError(f"not a report: {type(result).__name__}")
 
 
-def _data(result: Result) -> Data:
-    return result.to_dict() if isinstance(result, Record) else result
-
-
-def _environments(result: Result) -> tuple[str, str]:
-    data = _data(result)
+def _environments(result: Result, environment: Environment | None) -> tuple[str, str]:
+    data = result.to_dict() if isinstance(result, Record) else result
     raw = data.get("environments")
     envs = [Environment.from_dict(e) for e in raw if isinstance(e, Mapping)] if isinstance(raw, list) else []
     current = data.get("current")
@@ -50,19 +53,16 @@ def _environments(result: Result) -> tuple[str, str]:
     return html.environments_html(envs, here), text.environments_text(envs, here)
 
 
-def _lock(result: Result) -> tuple[str, str]:
-    data = _data(result)
-    return html.lock_html(data), text.lock_text(data)
+def _lock(result: Result, environment: Environment | None) -> tuple[str, str]:
+    if not isinstance(result, LockSummary):
+        raise TypeError(f"not a lock: {type(result).__name__}")
+    return html.lock_html(result, environment), text.lock_text(result)
 
 
-def _plan(result: Result) -> tuple[str, str]:
-    data = _data(result)
-    return html.plan_html(data), text.plan_text(data)
-
-
-def _sync(result: Result) -> tuple[str, str]:
-    data = _data(result)
-    return html.plan_html(data, applied=True), text.plan_text(data, applied=True)
+def _plan(result: Result, environment: Environment | None) -> tuple[str, str]:
+    if not isinstance(result, Plan | SyncOutcome):
+        raise TypeError(f"not a plan: {type(result).__name__}")
+    return html.plan_html(result, environment), text.plan_text(result)
 
 
 RENDERERS: dict[str, _Pair] = {
@@ -70,17 +70,17 @@ RENDERERS: dict[str, _Pair] = {
     "environments": _environments,
     "lock": _lock,
     "plan": _plan,
-    "sync": _sync,
+    "sync": _plan,
 }
 
 
-def render(kind: str, result: Result) -> tuple[str, str]:
-    """``(html, text)`` for a result of ``kind`` (a key of :data:`RENDERERS`)."""
+def render(kind: str, result: Result, environment: Environment | None = None) -> tuple[str, str]:
+    """``(html, text)`` for a result of ``kind`` (a key of :data:`RENDERERS`) about ``environment``."""
     try:
         pair = RENDERERS[kind]
     except KeyError:
         raise ValueError(f"unknown result kind {kind!r}") from None
-    return pair(result)
+    return pair(result, environment)
 
 
 __all__ = [
@@ -89,7 +89,6 @@ __all__ = [
     "esc",
     "html",
     "osv_url",
-    "plan_actions",
     "render",
     "report",
     "text",

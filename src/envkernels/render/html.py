@@ -10,11 +10,21 @@ tables, ``code.fix``, ``span.sev``) is what the notebook's styling addresses.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
-from envkernels.model import AuditReport, Environment, Finding, License, Report, Vulnerability
-from envkernels.render.parts import Data, lock_sections, lock_where, severity_counts, sync_parts
+from envkernels.model import (
+    AuditReport,
+    Environment,
+    Finding,
+    License,
+    LockSummary,
+    Plan,
+    Report,
+    SyncOutcome,
+    Vulnerability,
+)
+from envkernels.render.parts import lock_sections, lock_where, severity_counts, sync_parts
 
 SEVERITY_COLOURS = {"error": "#c62828", "warning": "#b26a00", "info": "#1565c0"}
 _LICENSE_COLOURS = {"denied": "#c62828", "unknown": "#b26a00", "allowed": "#2e7d32"}
@@ -191,27 +201,25 @@ def environments_html(environments: Sequence[Environment], current: str | None =
     return f'{_STYLE}<div class="envk"><b>Environments</b>: {len(environments)}{table}</div>'
 
 
-def lock_html(data: Data) -> str:
+def lock_html(lock: LockSummary, environment: Environment | None = None) -> str:
     """A written lock: where it went, how many packages, and what it cannot give back."""
-    env = data.get("environment")
-    where = lock_where(data)
-    head = f"<b>Locked</b> {esc(data.get('packages', '?'))} packages"
+    where = lock_where(lock)
+    head = f"<b>Locked</b> {lock.packages} packages"
     head += f" into <code>{esc(where)}</code>" if where else ""
-    parts = [_STYLE, '<div class="envk">', head]
-    parts.append(_env_line(Environment.from_dict(env) if isinstance(env, Mapping) else None))
+    parts = [_STYLE, '<div class="envk">', head, _env_line(environment)]
     facts = []
-    if data.get("index"):
-        facts.append(("index", esc(data["index"])))
-    if data.get("backup"):
-        facts.append(("previous lock kept as", f"<code>{esc(data['backup'])}</code>"))
-    if data.get("project_lock_agrees") is not None:
-        state = "agrees" if data["project_lock_agrees"] else "does NOT agree"
+    if lock.index:
+        facts.append(("index", esc(lock.index)))
+    if lock.backup:
+        facts.append(("previous lock kept as", f"<code>{esc(lock.backup)}</code>"))
+    if lock.project_lock_agrees is not None:
+        state = "agrees" if lock.project_lock_agrees else "does NOT agree"
         facts.append(
-            ("project lock", f"<code>{esc(data.get('project_lock'))}</code> {state} with what is installed")
+            ("project lock", f"<code>{esc(lock.project_lock)}</code> {state} with what is installed")
         )
     if facts:
         parts.append(_table(("", ""), facts))
-    for title, items in lock_sections(data):
+    for title, items in lock_sections(lock):
         parts.append(f"<div><b>{esc(title)}</b> ({len(items)})</div><ul>")
         parts.extend(f"<li>{esc(i)}</li>" for i in items)
         parts.append("</ul>")
@@ -219,27 +227,25 @@ def lock_html(data: Data) -> str:
     return "".join(parts)
 
 
-def plan_html(data: Data, applied: bool = False) -> str:
-    """A sync plan (or, ``applied``, a sync result): one row per install/upgrade/downgrade/remove."""
-    parts_of = sync_parts(data, applied)
-    env = data.get("environment")
-    parts = [_STYLE, '<div class="envk">', f"<b>{esc(parts_of.head)}</b>"]
-    parts.append(_env_line(Environment.from_dict(env) if isinstance(env, Mapping) else None))
-    if parts_of.rows:
+def plan_html(result: Plan | SyncOutcome, environment: Environment | None = None) -> str:
+    """A sync plan (or an applied sync's outcome): one row per install/upgrade/downgrade/remove."""
+    shown = sync_parts(result)
+    parts = [_STYLE, '<div class="envk">', f"<b>{esc(shown.head)}</b>", _env_line(environment)]
+    if shown.rows:
         parts.append(
             _table(
                 ("action", "package", "installed", "locked"),
                 [
                     (_coloured(_ACTION_COLOURS.get(a, "#555"), a), esc(n), esc(f), esc(t))
-                    for a, n, f, t in parts_of.rows
+                    for a, n, f, t in shown.rows
                 ],
             )
         )
-    if parts_of.rows and not applied:
-        parts.append(f'<div>apply with <code class="fix">%envsync {esc(parts_of.lock)} --apply</code></div>')
-    if parts_of.undo:
-        parts.append(f'<div>undo with <code class="fix">{esc(parts_of.undo)}</code></div>')
-    parts.extend(f"<div>warning: {esc(w)}</div>" for w in parts_of.warnings)
+    if shown.rows and isinstance(result, Plan):
+        parts.append(f'<div>apply with <code class="fix">%envsync {esc(shown.lock)} --apply</code></div>')
+    if shown.undo:
+        parts.append(f'<div>undo with <code class="fix">{esc(shown.undo)}</code></div>')
+    parts.extend(f"<div>warning: {esc(w)}</div>" for w in shown.warnings)
     parts.append("</div>")
     return "".join(parts)
 

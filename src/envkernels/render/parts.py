@@ -1,19 +1,14 @@
 """What every medium shows of a result, read once: severity counts, a lock's sections, a plan's rows.
 
 The HTML and text renderers format these; neither re-reads the result to decide what to show.
-Locks and sync plans still arrive as their JSON objects (``LockResult.to_dict``,
-``SyncPlan.to_dict``, ``SyncResult.to_dict``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from envkernels.model import SEVERITIES, Finding
-
-Data = Mapping[str, object]
-PLAN_GROUPS = ("install", "upgrade", "downgrade", "reinstall", "remove")
+from envkernels.model import SEVERITIES, Finding, LockGap, LockSummary, Plan, SyncOutcome
 
 
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
@@ -24,56 +19,35 @@ def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
     return {s: n for s, n in counts.items() if n}
 
 
-def _items(value: object) -> list[object]:
-    return list(value) if isinstance(value, list | tuple) else []
+def _gaps(items: Iterable[LockGap]) -> list[str]:
+    return [f"{g.name} {g.version or ''}: {g.reason}".strip().rstrip(":") for g in items]
 
 
-def _named(items: object) -> list[str]:
-    out = []
-    for i in _items(items):
-        if isinstance(i, Mapping):
-            out.append(
-                f"{i.get('name')} {i.get('version') or ''}: {i.get('reason') or ''}".strip().rstrip(":")
-            )
-        else:
-            out.append(str(i))
-    return out
-
-
-def lock_sections(data: Data) -> list[tuple[str, list[str]]]:
-    """The parts of a lock result a reader must see: what has no hash, what cannot be reproduced."""
+def lock_sections(lock: LockSummary) -> list[tuple[str, list[str]]]:
+    """The parts of a lock a reader must see: what has no hash, what cannot be reproduced."""
     sections = []
-    if data.get("missing"):
+    if lock.missing:
+        sections.append(("Without URL and hash (will install, without hash checking)", _gaps(lock.missing)))
+    if lock.not_reproducible:
+        sections.append(("Not reproducible elsewhere", _gaps(lock.not_reproducible)))
+    if lock.project_lock_differences:
         sections.append(
-            ("Without URL and hash (will install, without hash checking)", _named(data["missing"]))
+            (f"`{lock.project_lock}` differs from what is installed", list(lock.project_lock_differences))
         )
-    if data.get("not_reproducible"):
-        sections.append(("Not reproducible elsewhere", _named(data["not_reproducible"])))
-    if data.get("project_lock_differences"):
-        sections.append(
-            (
-                f"`{data.get('project_lock')}` differs from what is installed",
-                [str(x) for x in _items(data["project_lock_differences"])],
-            )
-        )
-    if data.get("warnings"):
-        sections.append(("Warnings", [str(x) for x in _items(data["warnings"])]))
+    if lock.warnings:
+        sections.append(("Warnings", list(lock.warnings)))
     return sections
 
 
-def lock_where(data: Data) -> str:
+def lock_where(lock: LockSummary) -> str:
     """Where a lock went: its file, its notebook, or both."""
-    return " and ".join(str(p) for p in (data.get("path"), data.get("notebook")) if p)
+    return " and ".join(p for p in (lock.path, lock.notebook) if p)
 
 
-def plan_actions(plan: Data) -> list[dict[str, object]]:
-    """A plan's changes as ``{"action", "name", "from", "to"}``, from its groups (``SyncPlan.to_dict``)."""
-    return [
-        {"action": group, **change}
-        for group in PLAN_GROUPS
-        for change in _items(plan.get(group))
-        if isinstance(change, Mapping)
-    ]
+def lock_head(lock: LockSummary) -> str:
+    """One line: how many packages were locked (how many with hashes) and where."""
+    hashed = lock.packages - len(lock.missing)
+    return f"locked {lock.packages} packages ({hashed} with hashes) into {lock_where(lock) or '-'}"
 
 
 @dataclass(frozen=True)
@@ -87,32 +61,20 @@ class SyncParts:
     warnings: list[str]
 
 
-def sync_parts(data: Data, applied: bool) -> SyncParts:
-    """The parts of a plan (``applied`` False) or of an applied sync (its ``done``: what changed on disk)."""
-    nested = data.get("done") or data.get("plan")
-    plan: Data = nested if applied and isinstance(nested, Mapping) else data
-    lock = str(plan.get("lock") or data.get("lock"))
-    actions = plan_actions(plan)
-    rows = [
-        (
-            str(a.get("action", "?")),
-            str(a.get("name") or "?"),
-            str(a.get("from") or ""),
-            str(a.get("to") or ""),
-        )
-        for a in actions
-    ]
+def sync_parts(result: Plan | SyncOutcome) -> SyncParts:
+    """The parts of a plan, or of an applied sync (its ``done``: what changed on disk)."""
+    applied = isinstance(result, SyncOutcome)
+    plan = (result.done or result.plan) if isinstance(result, SyncOutcome) else result
+    rows: list[tuple[str, str, str, str]] = [(a, c.name, c.old or "", c.new or "") for a, c in plan.actions()]
     n = len(rows)
     undo = None
-    if applied and data.get("applied"):
-        head = f"Synced to {lock}: {n} change(s)"
-        if data.get("snapshot"):
-            undo = f"envkernels sync {data['snapshot']} --target {plan.get('prefix')} --yes"
+    if isinstance(result, SyncOutcome) and result.applied:
+        head = f"Synced to {plan.lock}: {n} change(s)"
+        if result.snapshot:
+            undo = f"envkernels sync {result.snapshot} --target {plan.prefix} --yes"
     elif n and not applied:
-        head = f"Sync plan for {lock}: {n} change(s), {plan.get('unchanged', 0)} unchanged"
+        head = f"Sync plan for {plan.lock}: {n} change(s), {plan.unchanged} unchanged"
     else:
-        head = f"In sync with {lock}: nothing to do"
-    warnings = [
-        str(w) for w in (*_items(plan.get("warnings")), *(_items(data.get("warnings")) if applied else ()))
-    ]
-    return SyncParts(head, lock, rows, undo, list(dict.fromkeys(warnings)))
+        head = f"In sync with {plan.lock}: nothing to do"
+    warnings = [*plan.warnings, *(result.warnings if isinstance(result, SyncOutcome) else ())]
+    return SyncParts(head, plan.lock, rows, undo, list(dict.fromkeys(warnings)))

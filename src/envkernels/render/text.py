@@ -11,8 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from envkernels.model import AuditReport, Environment, Finding, License, Report, Vulnerability
-from envkernels.render.parts import Data, lock_sections, lock_where, severity_counts, sync_parts
+from envkernels.model import (
+    AuditReport,
+    Environment,
+    Finding,
+    License,
+    LockSummary,
+    Plan,
+    Report,
+    SyncOutcome,
+    Vulnerability,
+)
+from envkernels.render.parts import lock_head, lock_sections, severity_counts, sync_parts
 
 Paint = Callable[[str, str], str]  # (text, what: error/warning/info/hint/ok) -> text, coloured or not
 # Audit findings the audit text shows in their own place (the vulnerability table, the licenses
@@ -158,27 +168,26 @@ def environments_text(environments: Sequence[Environment], current: str | None =
     return table(("", "name", "kind", "python", "prefix", "status"), rows) or "no environments found"
 
 
-def lock_text(data: Data) -> str:
+def lock_text(lock: LockSummary) -> str:
     """A written lock: where it went, and what the lock cannot give back."""
-    where = lock_where(data)
-    lines = [str(data.get("summary") or f"locked {data.get('packages', '?')} packages into {where or '-'}")]
-    if data.get("backup"):
-        lines.append(f"previous lock kept as {data['backup']}")
-    for title, items in lock_sections(data):
+    lines = [lock_head(lock)]
+    if lock.backup:
+        lines.append(f"previous lock kept as {lock.backup}")
+    for title, items in lock_sections(lock):
         lines.append(f"{title}:")
         lines.extend(f"  - {i}" for i in items)
     return "\n".join(lines)
 
 
-def plan_text(data: Data, applied: bool = False) -> str:
-    """A sync plan (or, ``applied``, a sync result): the changes, how to apply or undo, warnings."""
-    parts = sync_parts(data, applied)
-    lines = [parts.head]
-    if parts.rows:
-        lines.append(table(("action", "package", "installed", "locked"), parts.rows))
-    if parts.rows and not applied:
-        lines.append(f"apply with: %envsync {parts.lock} --apply")
-    if parts.undo:
-        lines.append(f"undo with: {parts.undo}")
-    lines.extend(f"warning: {w}" for w in parts.warnings)
+def plan_text(result: Plan | SyncOutcome) -> str:
+    """A sync plan (or an applied sync's outcome): the changes, how to apply or undo, warnings."""
+    shown = sync_parts(result)
+    lines = [shown.head]
+    if shown.rows:
+        lines.append(table(("action", "package", "installed", "locked"), shown.rows))
+    if shown.rows and isinstance(result, Plan):
+        lines.append(f"apply with: %envsync {shown.lock} --apply")
+    if shown.undo:
+        lines.append(f"undo with: {shown.undo}")
+    lines.extend(f"warning: {w}" for w in shown.warnings)
     return "\n".join(lines)
