@@ -69,3 +69,12 @@ def overlays(hub_area: Path, shared_root: Path) -> Path:
     )
     assert proc.returncode == 0, proc.stderr
     return dest
+
+
+@pytest.fixture(scope="module")
+def history_log(hub_area: Path, request: pytest.FixtureRequest) -> Path:
+    """The server-wide audit log of shared environments (one per hub), made as docs/jupyterhub.md says:
+    ``install -m 0622 /dev/null LOG`` (every user's server appends, nobody but root reads)."""
+    log = hub_area / f"envkernels-history-{request.module.__name__}.jsonl"
+    subprocess.run(["install", "-m", "0622", "/dev/null", str(log)], check=True)
+    return log

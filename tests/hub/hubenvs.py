@@ -39,11 +39,14 @@ def make_shared_venv(prefix: Path, packages: tuple[str, ...] = SHARED_PACKAGES) 
     return prefix
 
 
-def spawner_environment(shared_root: Path, overlays: Path, index_url: str) -> dict[str, str]:
+def spawner_environment(
+    shared_root: Path, overlays: Path, history_log: Path, index_url: str
+) -> dict[str, str]:
     """What the hub's ``c.Spawner.environment`` gives every server (docs/jupyterhub.md)."""
     return {
         "ENVKERNELS_SHARED_ROOTS": str(shared_root),
         "ENVKERNELS_OVERLAY_DIRS": str(overlays),
+        "ENVKERNELS_HISTORY_LOG": str(history_log),
         # test-only: the package index forks lock from (a local one serving six and idna, and no
         # ipykernel: a kernel that needed its own overlay built could not get one)
         "UV_INDEX_URL": index_url,

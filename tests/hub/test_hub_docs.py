@@ -14,7 +14,10 @@ from hubenvs import spawner_environment
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "jupyterhub.md"
 ENVIRONMENT = spawner_environment(
-    Path("/srv/envs"), Path("/srv/envkernels/overlays"), "http://127.0.0.1:PORT/simple"
+    Path("/srv/envs"),
+    Path("/srv/envkernels/overlays"),
+    Path("/var/log/envkernels-history.jsonl"),
+    "http://127.0.0.1:PORT/simple",
 )
 
 

@@ -156,6 +156,7 @@ def hub(
     hub_area: Path,
     shared_root: Path,
     overlays: Path,
+    history_log: Path,
     local_index: str,
     os_users: dict[str, str],
     homes: Any,
@@ -164,7 +165,7 @@ def hub(
 ) -> Iterator[Hub]:
     workdir = hub_area / "hub-os-users"
     workdir.mkdir()
-    environment = spawner_environment(shared_root, overlays, local_index)
+    environment = spawner_environment(shared_root, overlays, history_log, local_index)
     hub = Hub(workdir, admin_config(os_users, environment), python=server_python)
     hub.start()
     try:
@@ -239,6 +240,31 @@ def test_an_interpreter_the_user_cannot_run_is_a_permission_problem(
         for destructive in ("--clear", "rm -rf", "rm -r", "recreate", "delete"):
             assert destructive not in hint, record
         assert prefix not in offered(hub, name)
+
+
+def test_a_real_user_forks_a_shared_environment_and_the_log_names_them(
+    hub: Hub, os_users: dict[str, str], shared_root: Path, hub_area: Path, history_log: Path
+) -> None:
+    """The fork runs as the user (their uv, their HOME); the 0622 server-wide log takes their line."""
+    name = os_users["alice"]
+    team_min = os.path.realpath(shared_root / "team-min")
+    team = next(e for e in environments(hub, name) if e["prefix"] == team_min)
+    status, body = hub.user_api(
+        name, "POST", f"envkernels/api/environments/{team['id']}/fork", {"dest": "forks/team-min"}
+    )
+    assert status == 201, body
+    prefix = Path(body["environment"]["prefix"])
+    assert prefix == hub_area / "users" / name / "forks" / "team-min"
+    assert prefix.stat().st_uid == pwd.getpwnam(name).pw_uid
+    kernel = offered(hub, name)[str(prefix)]
+    out = hub.run_code(name, kernel, "import os, sys; print(os.getuid(), sys.prefix)").split()
+    assert out == [str(pwd.getpwnam(name).pw_uid), str(prefix)]
+    logged = [json.loads(line) for line in history_log.read_text().splitlines()]
+    mine = [h for h in logged if h["user"] == name]
+    assert [(h["action"], h["result"], h["environment"]["prefix"]) for h in mine] == [
+        ("fork", "created", team_min)
+    ]
+    assert oct(history_log.stat().st_mode & 0o777) == "0o622"  # still only appendable by users
 
 
 def test_the_shared_root_is_untouched(

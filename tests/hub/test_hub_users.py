@@ -59,13 +59,14 @@ def hub(
     hub_area: Path,
     shared_root: Path,
     overlays: Path,
+    history_log: Path,
     local_index: str,
     homes: dict[str, dict[str, Path]],
     shared_before: Any,
 ) -> Iterator[Hub]:
     workdir = hub_area / "hub-simple"
     workdir.mkdir()
-    environment = spawner_environment(shared_root, overlays, local_index)
+    environment = spawner_environment(shared_root, overlays, history_log, local_index)
     hub = Hub(workdir, admin_config(hub_area / "home", environment))
     hub.start()
     try:
@@ -176,6 +177,23 @@ def test_alice_forks_a_shared_environment_into_her_own(hub: Hub, shared_root: Pa
     )
     assert out.strip() == fork["prefix"]
     assert fork["prefix"] not in {e["prefix"] for e in environments(hub, "bob")}
+
+
+def test_the_fork_is_in_the_audit_trail_with_the_hub_user(
+    hub: Hub, shared_root: Path, hub_area: Path, history_log: Path
+) -> None:
+    """After the fork above: the hub user who asked, over REST, in her history and the server-wide log."""
+    team_min = os.path.realpath(shared_root / "team-min")
+    status, trail = hub.user_api("alice", "GET", "envkernels/api/history")
+    assert status == 200, trail
+    forks = [h for h in trail if h["action"] == "fork" and h["result"] == "created"]
+    assert forks, trail
+    assert {(h["user"], h["via"]) for h in forks} == {("alice", "rest")}
+    # The shared environment's line is in the administrator's log, never under the shared root.
+    logged = [json.loads(line) for line in history_log.read_text().splitlines()]
+    shared_lines = [h for h in logged if h["environment"]["prefix"] == team_min]
+    assert [(h["action"], h["user"], h["result"]) for h in shared_lines] == [("fork", "alice", "created")]
+    assert shared_lines[0]["environment"]["shared"] is True
 
 
 def test_the_shared_root_is_untouched(
