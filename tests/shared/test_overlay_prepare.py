@@ -46,6 +46,9 @@ def test_prepare_builds_one_readable_overlay_per_shared_python(
     assert (prepared / tag / "ipykernel" / "__init__.py").is_file()
     manifest = json.loads((prepared / "overlays.json").read_text())
     assert tag in manifest["overlays"]
+    # and the discovery snapshot of the shared roots, which servers read instead of walking them
+    snap = json.loads((prepared / "discovery.json").read_text())
+    assert [e["prefix"] for e in snap["environments"]] == [str(team_env)] and snap["watched"]
     for dirpath, _dirnames, filenames in os.walk(prepared):
         assert stat.S_IMODE(os.stat(dirpath).st_mode) == 0o755
         for name in filenames:

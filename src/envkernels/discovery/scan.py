@@ -67,6 +67,7 @@ _KEY_VARS_PREFIXES = (
     "ENVKERNELS_ROOTS",
     "ENVKERNELS_SHARED_ROOTS",
     "ENVKERNELS_FORK_DIR",
+    "ENVKERNELS_OVERLAY_DIRS",
 )
 
 _cache = DiscoveryCache()
@@ -89,10 +90,14 @@ def _cache_key(root_list: tuple[str, ...], default_roots: bool, cwd: str) -> tup
     return (root_list, default_roots, env, cwd if default_roots else "", sys.prefix)
 
 
-def _candidates(ctx: ScanContext, root_list: Iterable[str], default_roots: bool) -> Iterator[Candidate]:
+def _candidates(
+    ctx: ScanContext, root_list: Iterable[str], default_roots: bool, walk_shared: bool = True
+) -> Iterator[Candidate]:
     yield from roots.find_in(ctx, root_list)
-    # The administrator's shared roots are seen by every caller, whatever else it asked for.
-    yield from roots.find_in(ctx, shared_roots())
+    # The administrator's shared roots are seen by every caller, whatever else it asked for
+    # (from their prepared snapshot when it is still true: see discovery/snapshot.py).
+    if walk_shared:
+        yield from roots.find_in(ctx, shared_roots())
     if not default_roots:
         return
     yield from roots.find_in(ctx, roots.env_roots(ctx))
@@ -122,8 +127,31 @@ def _is_python(env: Environment) -> bool:
 
 def scan(root_list: Iterable[str], default_roots: bool, ctx: ScanContext) -> list[Environment]:
     """One uncached pass: candidates -> real prefixes -> one record each (sorted by kind, name, prefix)."""
+    from envkernels.discovery import snapshot
+
+    shared = shared_roots()
+    prepared = snapshot.load(shared) if shared else None
+    records = _records(ctx, _candidates(ctx, root_list, default_roots, walk_shared=prepared is None))
+    if prepared is not None:
+        envs, watched = prepared
+        seen = {e.prefix for e in records}
+        records += [e for e in envs if e.prefix not in seen]
+        for path, sig in watched.items():
+            ctx.watched.setdefault(path, sig)
+    records.sort(key=_order)
+    return records
+
+
+def scan_roots(root_list: Iterable[str], ctx: ScanContext) -> list[Environment]:
+    """The records of exactly the environments under ``root_list`` (what a discovery snapshot holds)."""
+    records = _records(ctx, roots.find_in(ctx, root_list))
+    records.sort(key=_order)
+    return records
+
+
+def _records(ctx: ScanContext, candidates: Iterable[Candidate]) -> list[Environment]:
     groups: dict[str, list[Candidate]] = {}
-    for cand in _candidates(ctx, root_list, default_roots):
+    for cand in candidates:
         if cand.resolved:
             real = cand.prefix
         else:
@@ -151,7 +179,6 @@ def scan(root_list: Iterable[str], default_roots: bool, ctx: ScanContext) -> lis
         if env.project:
             ctx.watch(env.project)
         records.append(env)
-    records.sort(key=_order)
     return records
 
 

@@ -281,6 +281,8 @@ class EnvKernelSpecManager(KernelSpecManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         shared.configure(self.shared_roots)
+        if self.overlay_dirs:  # exported: discovery reads the shared roots' snapshot from them
+            os.environ["ENVKERNELS_OVERLAY_DIRS"] = os.pathsep.join(self.overlay_dirs)
         self._listing: Listing | None = None
         self._entries: dict[tuple[Environment, LaunchSettings], SpecEntry] = {}
         self._resources: dict[str, list[tuple[str, str]]] = {}

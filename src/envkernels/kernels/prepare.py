@@ -3,7 +3,9 @@
 An administrator runs it (on a machine that reaches the package index) for each Python version
 found in the shared roots, or the ``--python`` interpreters/versions given; ``DIR/<tag>`` (``cp312``,
 ``cp313t``) then holds ipykernel and its dependencies, readable by everyone (files ``0644``,
-directories ``0755``), and ``DIR/overlays.json`` says what was built from which interpreter.
+directories ``0755``), ``DIR/overlays.json`` says what was built from which interpreter, and
+``DIR/discovery.json`` is a snapshot of the shared roots' environments that servers read instead
+of walking the roots while it is still true (:mod:`envkernels.discovery.snapshot`).
 Every user's server names DIR in ``c.EnvKernelSpecManager.overlay_dirs`` (or
 ``$ENVKERNELS_OVERLAY_DIRS``): a kernel whose Python has a prepared overlay starts from it and
 nothing is downloaded, which is what makes an air-gapped hub work.
@@ -168,4 +170,13 @@ def prepare_overlays(
         overlays[p.tag] = {"python": p.python}
     write_atomic(manifest, (json.dumps({"overlays": overlays}, indent=1) + "\n").encode("utf-8"))
     os.chmod(manifest, 0o644)
+    from envkernels.discovery import snapshot
+    from envkernels.discovery.context import ScanContext
+    from envkernels.discovery.scan import scan_roots
+    from envkernels.shared import shared_roots
+
+    if shared_roots():  # servers naming DIR read the shared roots from it while it is still true
+        ctx = ScanContext()
+        records = scan_roots(shared_roots(), ctx)
+        snapshot.write(root, shared_roots(), records, ctx.watched)
     return done
