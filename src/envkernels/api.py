@@ -359,13 +359,15 @@ def lock(
     result = lock_environment(
         env, output=output, notebook=notebook, hashes=hashes, index_url=index_url, progress=progress
     )
+    if open_notebook is not None:
+        result.notebook = open_notebook
     if result.path or result.notebook:  # a lock written into the user's project: on the trail
         from envkernels.sync import history as trail
 
         _path, warning = trail.record_action(
             env,
             "lock",
-            "written",
+            "handed-to-open-notebook" if open_notebook is not None else "written",
             path=result.path,
             notebook=result.notebook,
             packages=result.packages,
@@ -373,8 +375,6 @@ def lock(
         )
         if warning:
             result.warnings.append(warning)
-    if open_notebook is not None:
-        result.notebook = open_notebook
     return result
 
 

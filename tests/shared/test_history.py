@@ -111,3 +111,33 @@ def test_cleanup_and_its_undo_are_on_the_trail(isolated_home: Path, tmp_path: Pa
 def test_history_of_an_unknown_target_is_an_error_with_a_hint(isolated_home: Path, target: str) -> None:
     out = cli("history", target)
     assert out.returncode == 2 and out.stderr.startswith("error: ") and "hint: " in out.stderr
+
+
+def test_a_lock_written_from_a_kernel_is_on_the_trail_as_via_kernel(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    env = make_venv(tmp_path / "mine", ["six==1.16.0"])
+    request = {
+        "id": 1,
+        "op": "lock",
+        "args": {"output": "pylock.toml", "hashes": False},
+        "facts": {"prefix": str(env), "cwd": str(tmp_path)},
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "envkernels.worker"],
+        input=json.dumps(request) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[-1])["ok"], proc.stdout + proc.stderr
+    (line,) = _trail(str(env))
+    assert (line["action"], line["via"], line["user"], line["path"]) == (
+        "lock",
+        "kernel",
+        ME,
+        str(tmp_path / "pylock.toml"),
+    )
