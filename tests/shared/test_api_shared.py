@@ -141,3 +141,21 @@ async def test_history_records_the_jupyter_user_of_a_rest_fork_and_serves_it(
     assert status == 200 and sorted(ln["action"] for ln in own) == ["fork", "sync"]
     status, missing = await api("GET", "envkernels", "api", "history", params={"env": "no-such-id"})
     assert status == 404 and missing["hint"]
+
+
+async def test_a_kernel_whose_overlay_cannot_be_built_is_409_with_the_cause_and_the_admin_fix(
+    api: Any, untouched: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key, value in {
+        "UV_OFFLINE": "1",
+        "UV_CACHE_DIR": str(tmp_path / "empty-uv-cache"),
+        "UV_INDEX_URL": "http://127.0.0.1:9/simple",
+    }.items():
+        monkeypatch.setenv(key, value)
+    rec = await _team_record(api)
+    assert rec["has_ipykernel"] is False
+    status, body = await api("POST", "api", "kernels", body={"name": rec["kernel_name"]})
+    assert status == 409, body
+    text = json.dumps(body)
+    assert "offline" in text and "envkernels kernels prepare" in text and "overlay_dirs" in text
+    assert "exited with" not in text  # the cause in words, not uv's raw message

@@ -22,6 +22,9 @@ def test_fork_makes_a_personal_copy_from_the_exact_lock_registered_as_a_kernel(
     assert data["environment"]["prefix"] == str(dest)
     assert data["environment"]["shared"] is False and data["source"]["shared"] is True
     assert freeze(dest) == freeze(team_env)
+    # made on the shared environment's base interpreter, not on the shared environment itself
+    home = next(ln for ln in (dest / "pyvenv.cfg").read_text().splitlines() if ln.startswith("home"))
+    assert str(team_env) not in home
     # the lock it was made from: every package pinned with a sha256 from the index, kept in the fork
     lock = tomllib.loads(Path(data["lock"]).read_text())
     assert Path(data["lock"]).parent == dest / ".envkernels"
