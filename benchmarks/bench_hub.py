@@ -15,6 +15,11 @@ reads exactly these files, and 1,000 real venvs would only cost disk. For each s
 - *CPU*: user + system CPU seconds of the server process (and its waited-for children) from its
   start to the end of the warm requests, from ``/proc/<pid>/stat``.
 
+By default the administrator's ``envkernels kernels prepare --dest DIR`` runs first and the
+servers get ``ENVKERNELS_OVERLAY_DIRS=DIR``, as docs/jupyterhub.md configures a hub: DIR's
+discovery snapshot stands in for walking the shared root while it is current (``--no-prepare``:
+every server walks it).
+
 The same servers without envkernels (its server extension off, jupyter_client's own
 KernelSpecManager) run in the same way, before each round of ours; the ratios are the figures to
 trust. One untimed server of each kind runs first, so that bytecode is written before any timing
@@ -78,6 +83,21 @@ def build_shared_root(count: int) -> Path:
     return root
 
 
+def prepare(shared_root: Path) -> Path:
+    """``envkernels kernels prepare --dest DIR``, as the administrator runs it once: the ipykernel
+    overlay of the shared roots' Python and the discovery snapshot (``discovery.json``) in DIR."""
+    dest = BENCH_DIR / f"hub-prepared-{shared_root.name}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVKERNELS_")}
+    env["ENVKERNELS_SHARED_ROOTS"] = str(shared_root)
+    subprocess.run(
+        [sys.executable, "-m", "envkernels", "kernels", "prepare", "--dest", str(dest)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return dest
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -93,7 +113,7 @@ def cpu_seconds(pid: int) -> float:
 class UserServer:
     """One user's ``jupyter server``: own HOME, root_dir and Jupyter dirs, the hub's environment."""
 
-    def __init__(self, home: Path, config: dict[str, Any], shared_root: Path) -> None:
+    def __init__(self, home: Path, config: dict[str, Any], shared_root: Path, prepared: Path | None) -> None:
         self.port = free_port()
         self.home = home
         (home / "config").mkdir(parents=True, exist_ok=True)
@@ -109,6 +129,8 @@ class UserServer:
             "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
             "ENVKERNELS_SHARED_ROOTS": str(shared_root),  # what c.Spawner.environment sets on the hub
         }
+        if prepared is not None:
+            env["ENVKERNELS_OVERLAY_DIRS"] = str(prepared)
         argv = [
             sys.executable,
             "-m",
@@ -181,12 +203,14 @@ class UserServer:
         self.log.close()
 
 
-def run_hub(label: str, config: dict[str, Any], shared_root: Path, users: int, warm: int) -> dict[str, Any]:
+def run_hub(
+    label: str, config: dict[str, Any], shared_root: Path, prepared: Path | None, users: int, warm: int
+) -> dict[str, Any]:
     """``users`` servers started at once; their first, warm and CPU figures."""
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-hub-{label}-"))
     servers = []
     try:
-        servers = [UserServer(workdir / f"user{i:02d}", config, shared_root) for i in range(users)]
+        servers = [UserServer(workdir / f"user{i:02d}", config, shared_root, prepared) for i in range(users)]
         threads = [threading.Thread(target=s.first_listing) for s in servers]
         for thread in threads:
             thread.start()
@@ -223,18 +247,25 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--warm", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--no-prepare",
+        action="store_true",
+        help="no `envkernels kernels prepare` directory: every server walks the shared root itself",
+    )
     args = parser.parse_args()
 
     shared = build_shared_root(args.envs)
+    prepared = None if args.no_prepare else prepare(shared)
     print(f"shared root: {shared} ({args.envs} environments); {args.users} user servers at once")
+    print(f"prepared overlay and discovery snapshot: {prepared or 'none (--no-prepare)'}")
     # One untimed server of each kind first: Python writes the bytecode of every module both kinds
     # import (as an installed package has it), so no timed server pays for compiling.
-    run_hub("warm-up-without", WITHOUT, shared, 1, 1)
-    run_hub("warm-up-envkernels", WITH, shared, 1, 1)
+    run_hub("warm-up-without", WITHOUT, shared, prepared, 1, 1)
+    run_hub("warm-up-envkernels", WITH, shared, prepared, 1, 1)
     rounds: list[dict[str, Any]] = []
     for n in range(args.rounds):
-        without = run_hub("without", WITHOUT, shared, args.users, args.warm)
-        ours = run_hub("envkernels", WITH, shared, args.users, args.warm)
+        without = run_hub("without", WITHOUT, shared, prepared, args.users, args.warm)
+        ours = run_hub("envkernels", WITH, shared, prepared, args.users, args.warm)
         if ours["listed_min"] < args.envs:
             print(f"warning: a server listed only {ours['listed_min']} kernels (expected {args.envs}+)")
         rounds.append({"without": without, "envkernels": ours})
