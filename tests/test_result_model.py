@@ -25,6 +25,7 @@ from envkernels.model import (
     Change,
     Diff,
     Environment,
+    EnvironmentList,
     Finding,
     InputProblem,
     License,
@@ -56,6 +57,7 @@ RECORDS = (
     LockSummary,
     Tree,
     Diff,
+    EnvironmentList,
 )
 ENV = Environment("venv-x-1", "venv", "x", "/e/x", "/e/x/bin/python", "3.11.7")
 

@@ -68,6 +68,13 @@ export interface IEnvironment {
   shared: boolean;
 }
 
+/** `%envs`: the environments found, the kernel's own prefix (`current`) and its packages. */
+export interface IEnvironmentList {
+  environments: IEnvironment[];
+  current: string | null;
+  packages: IInstalledPackage[];
+}
+
 /** One thing `check`, `audit` or `doctor` has to say: docs/reference.md's finding. */
 export interface IFinding {
   code: string;
@@ -84,6 +91,16 @@ export interface IInputProblem {
   message: string;
   hint: string | null;
   line: number | null;
+}
+
+/** A distribution installed in an environment (`%envs` lists the kernel's own). */
+export interface IInstalledPackage {
+  name: string;
+  version: string;
+  summary: string | null;
+  installer: string | null;
+  editable: boolean;
+  problem: string | null;
 }
 
 /** A distribution's license and the policy's verdict (`audit --licenses`). */

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from envkernels import api
 from envkernels.errors import EnvKernelsError, UsageError
-from envkernels.model import AuditReport, Environment, Report
+from envkernels.model import AuditReport, Environment, EnvironmentList, InstalledPackage, Report
 from envkernels.model.codec import Record
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class Worker:
     @staticmethod
     def _rendered(
         kind: str,
-        result: Record | dict[str, Any],
+        result: Record,
         *,
         environment: Environment | None = None,
         extra: dict[str, Any] | None = None,
@@ -170,8 +170,7 @@ class Worker:
         from envkernels import render
 
         html, text = render.render(kind, result, environment)
-        data = result.to_dict() if isinstance(result, Record) else result
-        data.update(extra or {})
+        data: dict[str, Any] = {**result.to_dict(), **(extra or {})}
         if environment is not None:
             data["environment"] = environment.to_dict()
         reply: Reply = {"kind": kind, "data": data, "html": html, "text": text, "ok": ok, "count": count}
@@ -192,21 +191,14 @@ class Worker:
         roots = [r for r in (args.get("roots") or []) if isinstance(r, str)]
         envs = api.list_environments(roots=roots)
         current = os.path.realpath(facts["prefix"]) if facts.get("prefix") else None
-        packages = []
+        packages: list[InstalledPackage] = []
         if current and os.path.isdir(current):
-            for d in api.installed(api.kernel_environment(current)):
-                packages.append(
-                    {
-                        "name": d.name,
-                        "version": d.version,
-                        "summary": d.summary,
-                        "installer": d.installer,
-                        "editable": d.editable,
-                        "problem": d.problem,
-                    }
-                )
-        data = {"environments": [e.to_dict() for e in envs], "current": current, "packages": packages}
-        return self._rendered("environments", data, count=len(envs))
+            packages = [
+                InstalledPackage(d.name, d.version, d.summary, d.installer, d.editable, d.problem)
+                for d in api.installed(api.kernel_environment(current))
+            ]
+        listing = EnvironmentList(tuple(envs), current, tuple(packages))
+        return self._rendered("environments", listing, count=len(envs))
 
     def _check(self, args: dict[str, Any], facts: dict[str, Any], progress: Progress) -> Reply:
         env = api.kernel_environment(facts.get("prefix"))

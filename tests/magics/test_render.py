@@ -9,6 +9,7 @@ from envkernels.model import (
     AuditReport,
     Change,
     Environment,
+    EnvironmentList,
     Finding,
     License,
     LockGap,
@@ -162,8 +163,8 @@ def test_environments_mark_the_kernels_own_and_show_broken_ones_with_hint() -> N
         problem="the interpreter is gone",
         hint="`uv venv --clear /e/old`",
     )
-    data = {"environments": [dict(ENV, status="ok"), other], "current": "/e/x"}
-    html, text = render.render("environments", data)
+    listing = EnvironmentList((RECORD, Environment.from_dict(other)), current="/e/x")
+    html, text = render.render("environments", listing)
     assert "this kernel" in html and "the interpreter is gone" in html
     assert '<code class="fix">uv venv --clear /e/old</code>' in html
     lines = text.splitlines()

@@ -51,8 +51,10 @@ from envkernels.model.records import (
     AuditReport,
     Environment,
     EnvironmentKind,
+    EnvironmentList,
     Finding,
     InputProblem,
+    InstalledPackage,
     Kind,
     License,
     LicenseStatus,
@@ -71,7 +73,16 @@ from envkernels.model.records import (
     worst,
 )
 
-RESULT_TYPES: tuple[type[Record], ...] = (Report, AuditReport, LockSummary, Plan, SyncOutcome, Tree, Diff)
+RESULT_TYPES: tuple[type[Record], ...] = (
+    Report,
+    AuditReport,
+    LockSummary,
+    Plan,
+    SyncOutcome,
+    Tree,
+    Diff,
+    EnvironmentList,
+)
 """The top-level results whose JSON Schema docs/schema/results.schema.json holds (with what they contain)."""
 
 __all__ = [
@@ -90,8 +101,10 @@ __all__ = [
     "DiffStatus",
     "Environment",
     "EnvironmentKind",
+    "EnvironmentList",
     "Finding",
     "InputProblem",
+    "InstalledPackage",
     "Kind",
     "License",
     "LicenseStatus",

@@ -83,6 +83,27 @@ class Environment(Record):
 
 
 @dataclass(frozen=True)
+class InstalledPackage(Record):
+    """A distribution installed in an environment (``%envs`` lists the kernel's own)."""
+
+    name: str
+    version: str
+    summary: str | None = None
+    installer: str | None = None
+    editable: bool = False
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentList(Record):
+    """``%envs``: the environments found, the kernel's own prefix (``current``) and its packages."""
+
+    environments: tuple[Environment, ...] = ()
+    current: str | None = None
+    packages: tuple[InstalledPackage, ...] = ()
+
+
+@dataclass(frozen=True)
 class Finding(Record):
     """One thing `check`, `audit` or `doctor` has to say: docs/reference.md's finding.
 

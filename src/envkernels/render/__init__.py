@@ -10,23 +10,22 @@ vulnerability) is the model's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from envkernels.model import (
     AuditReport,
     Environment,
+    EnvironmentList,
     LockSummary,
     Plan,
     Report,
     SyncOutcome,
-    report_from_dict,
 )
 from envkernels.model.codec import Record
 from envkernels.render import html, text
 from envkernels.render.html import SEVERITY_COLOURS, esc, osv_url
 
-Result = Record | Mapping[str, object]
-_Pair = Callable[[Result, Environment | None], tuple[str, str]]
+_Pair = Callable[[Record, Environment | None], tuple[str, str]]
 
 
 def report(result: Report | AuditReport) -> tuple[str, str]:
@@ -36,30 +35,28 @@ def report(result: Report | AuditReport) -> tuple[str, str]:
     return html.check_html(result), text.check_text(result)
 
 
-def _report(result: Result, environment: Environment | None) -> tuple[str, str]:
-    if isinstance(result, Report | AuditReport):
-        return report(result)
-    if isinstance(result, Mapping):
-        return report(report_from_dict(result))
-    raise TypeError(f"not a report: {type(result).__name__}")
+def _report(result: Record, environment: Environment | None) -> tuple[str, str]:
+    if not isinstance(result, Report | AuditReport):
+        raise TypeError(f"not a report: {type(result).__name__}")
+    return report(result)
 
 
-def _environments(result: Result, environment: Environment | None) -> tuple[str, str]:
-    data = result.to_dict() if isinstance(result, Record) else result
-    raw = data.get("environments")
-    envs = [Environment.from_dict(e) for e in raw if isinstance(e, Mapping)] if isinstance(raw, list) else []
-    current = data.get("current")
-    here = current if isinstance(current, str) else None
-    return html.environments_html(envs, here), text.environments_text(envs, here)
+def _environments(result: Record, environment: Environment | None) -> tuple[str, str]:
+    if not isinstance(result, EnvironmentList):
+        raise TypeError(f"not an environment list: {type(result).__name__}")
+    return (
+        html.environments_html(result.environments, result.current),
+        text.environments_text(result.environments, result.current),
+    )
 
 
-def _lock(result: Result, environment: Environment | None) -> tuple[str, str]:
+def _lock(result: Record, environment: Environment | None) -> tuple[str, str]:
     if not isinstance(result, LockSummary):
         raise TypeError(f"not a lock: {type(result).__name__}")
     return html.lock_html(result, environment), text.lock_text(result)
 
 
-def _plan(result: Result, environment: Environment | None) -> tuple[str, str]:
+def _plan(result: Record, environment: Environment | None) -> tuple[str, str]:
     if not isinstance(result, Plan | SyncOutcome):
         raise TypeError(f"not a plan: {type(result).__name__}")
     return html.plan_html(result, environment), text.plan_text(result)
@@ -74,7 +71,7 @@ RENDERERS: dict[str, _Pair] = {
 }
 
 
-def render(kind: str, result: Result, environment: Environment | None = None) -> tuple[str, str]:
+def render(kind: str, result: Record, environment: Environment | None = None) -> tuple[str, str]:
     """``(html, text)`` for a result of ``kind`` (a key of :data:`RENDERERS`) about ``environment``."""
     try:
         pair = RENDERERS[kind]
