@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from envkernels.errors import EnvKernelsError
 
 SHARED_ROOTS_VAR = "ENVKERNELS_SHARED_ROOTS"
+HISTORY_LOG_VAR = "ENVKERNELS_HISTORY_LOG"
 
 _memo: tuple[str, tuple[str, ...]] = ("", ())
 
@@ -118,3 +119,9 @@ def refuse_change(target: str, prefix: str, action: str = "sync") -> None:
         hint=f"`envkernels fork {target}` makes your own copy from its exact lock (a kernel of its "
         "own), which you can sync and change",
     )
+
+
+def history_log() -> str | None:
+    """The server-wide log of changes involving shared environments (``$ENVKERNELS_HISTORY_LOG``), if any."""
+    raw = os.environ.get(HISTORY_LOG_VAR, "").strip()
+    return os.path.expanduser(raw) if raw else None

@@ -14,7 +14,7 @@ import pytest
 
 # pytest-jupyter's fixtures (jp_fetch, jp_serverapp, ...) for this directory only.
 from pytest_jupyter.jupyter_server import *  # noqa: F403
-from sharedhelpers import listing
+from sharedhelpers import cli, listing
 
 from envfactory import make_venv
 from envkernels.discovery.scan import clear_cache
@@ -50,3 +50,14 @@ def team_env(isolated_home: Path, team_root: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.chdir(work)
     clear_cache()
     return team_root / "analytics"
+
+
+@pytest.fixture(scope="session")
+def prepared(team_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An overlay directory prepared by `envkernels kernels prepare` for the team root's Python."""
+    dest = tmp_path_factory.mktemp("prepared") / "overlays"
+    out = cli(
+        "kernels", "prepare", "--dest", str(dest), "--json", env={"ENVKERNELS_SHARED_ROOTS": str(team_root)}
+    )
+    assert out.returncode == 0, out.stderr
+    return dest

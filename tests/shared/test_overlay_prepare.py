@@ -22,17 +22,6 @@ from envkernels.kernels.overlay import OverlayUnavailableError, ensure_overlay, 
 NO_INDEX = {"UV_INDEX_URL": "http://127.0.0.1:9/simple", "UV_HTTP_RETRIES": "0"}
 
 
-@pytest.fixture(scope="session")
-def prepared(team_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An overlay directory prepared by `envkernels kernels prepare` for the team root's Python."""
-    dest = tmp_path_factory.mktemp("prepared") / "overlays"
-    out = cli(
-        "kernels", "prepare", "--dest", str(dest), "--json", env={"ENVKERNELS_SHARED_ROOTS": str(team_root)}
-    )
-    assert out.returncode == 0, out.stderr
-    return dest
-
-
 def _tag(prefix: Path) -> str:
     env = environment_from_prefix(prefix)
     assert env.python_version
@@ -210,3 +199,17 @@ def test_an_installed_kernelspec_carries_the_prepared_dirs(
     spec = json.loads((Path(spec_dir) / "kernel.json").read_text())
     assert spec["env"]["ENVKERNELS_OVERLAY_DIRS"] == str(prepared)
     assert not (isolated_home / ".cache" / "envkernels" / "overlay").exists()
+
+
+def test_doctor_tells_the_administrator_what_is_not_prepared(
+    team_env: Path, untouched: None, prepared: Path, tmp_path: Path
+) -> None:
+    def codes(**env: str) -> set[str]:
+        out = cli("doctor", "--json", "--no-default-roots", env=env)
+        assert out.returncode in (0, 1), out.stderr
+        return {f["code"] for f in json.loads(out.stdout)["findings"]}
+
+    assert "overlay-not-prepared" in codes(ENVKERNELS_OVERLAY_DIRS="")
+    assert "overlay-not-prepared" not in codes(ENVKERNELS_OVERLAY_DIRS=str(prepared))
+    assert "history-log-unwritable" in codes(ENVKERNELS_HISTORY_LOG="/nonexistent/dir/history.jsonl")
+    assert "history-log-unwritable" not in codes(ENVKERNELS_HISTORY_LOG=str(tmp_path / "history.jsonl"))

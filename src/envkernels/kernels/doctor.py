@@ -204,7 +204,54 @@ def diagnose(roots: list[str] | None = None, default_roots: bool = True) -> Diag
     everything = {**listing.refused, **listing.environments}
     for env in sorted(everything.values(), key=lambda e: e.id):
         diag.findings.extend(_environment_findings(env))
+    diag.findings.extend(_hub_findings(list(everything.values()), list(ksm.overlay_dirs)))
     return diag
+
+
+def _hub_findings(envs: list[Environment], overlay_dirs: list[str]) -> list[Finding]:
+    """What an administrator of shared environments should know: overlays not prepared, an
+    audit log the users cannot write."""
+    from envkernels.kernels.overlay import interpreter_tag, prepared_overlay
+    from envkernels.shared import history_log
+
+    found = []
+    missing: dict[str, list[str]] = {}
+    for env in envs:
+        if env.shared and env.ok and not env.has_ipykernel and env.python_version:
+            tag = interpreter_tag(env.implementation, env.python_version, env.free_threaded)
+            if prepared_overlay(tag, overlay_dirs) is None:
+                missing.setdefault(tag, []).append(env.name)
+    if missing:
+        shown = "; ".join(f"{tag}: {', '.join(sorted(names)[:3])}" for tag, names in sorted(missing.items()))
+        found.append(
+            Finding(
+                "overlay-not-prepared",
+                "warning",
+                "ipykernel",
+                f"shared environments without ipykernel have no prepared overlay ({shown}): each "
+                "user's first kernel downloads ipykernel, and a hub without the index cannot start them",
+                "as the administrator: `envkernels kernels prepare --dest DIR`, then "
+                "`c.EnvKernelSpecManager.overlay_dirs = ['DIR']` (or `ENVKERNELS_OVERLAY_DIRS=DIR` "
+                "in `c.Spawner.environment`)",
+            )
+        )
+    raw = history_log()
+    if raw is not None:
+        log = Path(raw)
+        target = log if log.exists() else log.parent
+        if not os.access(target, os.W_OK):
+            found.append(
+                Finding(
+                    "history-log-unwritable",
+                    "warning",
+                    None,
+                    f"the server-wide history log `{log}` cannot be written by this user, so changes "
+                    "involving shared environments are recorded only in the user's own cache",
+                    f"as the administrator: `install -m 0622 /dev/null {log}` (each user may append, "
+                    "not read others' lines) or a group-writable file",
+                )
+            )
+    return found
 
 
 def _duplicates(native: dict[str, dict[str, Any]]) -> list[Finding]:

@@ -33,14 +33,14 @@ from envkernels.core.atomic import atomic_write_text
 from envkernels.core.layout import prefix_hash
 from envkernels.core.records import utc_stamp, who
 from envkernels.model import Environment
-from envkernels.shared import shared_root_of
+from envkernels.shared import HISTORY_LOG_VAR, shared_root_of
+from envkernels.shared import history_log as shared_history_log
 
 if TYPE_CHECKING:
     from envkernels.core.distributions import InstalledDistribution
 
 HISTORY_FILE = "history.jsonl"
 PENDING_FILE = "pending.json"
-HISTORY_LOG_VAR = "ENVKERNELS_HISTORY_LOG"
 
 # Who asks for the change being recorded: (user, via); set by a front end around its engine call.
 _ACTOR: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
@@ -82,8 +82,8 @@ def summary(env: Environment) -> dict[str, Any]:
 
 def history_log() -> Path | None:
     """The server-wide log of changes involving shared environments (``$ENVKERNELS_HISTORY_LOG``), if any."""
-    raw = os.environ.get(HISTORY_LOG_VAR, "").strip()
-    return Path(os.path.expanduser(raw)) if raw else None
+    raw = shared_history_log()
+    return Path(raw) if raw else None
 
 
 def configure_history_log(path: str | None) -> None:
