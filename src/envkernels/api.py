@@ -166,8 +166,8 @@ def _notebook_environment(notebook: str, environments: Sequence[Environment] | N
     )
 
 
-# The kernel's environment records, re-read when its files change: (stamp, record).
-_KERNEL_ENVS: dict[str, tuple[tuple[Any, ...], Environment]] = {}
+# The kernel's environment records, re-read when their files change: prefix -> (paths, stamps, record).
+_KERNEL_ENVS: dict[str, tuple[tuple[str, ...], tuple[int | None, ...], Environment]] = {}
 
 
 def _mtime(path: str) -> int | None:
@@ -184,30 +184,26 @@ def kernel_environment(prefix: str | None) -> Environment:
     ``pyvenv.cfg``, ``lib/`` or a site-packages directory changes (a new interpreter, ipykernel
     installed). NotFoundError when the prefix is gone.
     """
+    hit = _KERNEL_ENVS.get(prefix) if prefix else None
+    if hit is not None and tuple(map(_mtime, hit[0])) == hit[1]:  # a warm %envcheck: a few stats
+        return hit[2]
     if not prefix or not os.path.isdir(prefix):
         raise NotFoundError(
             f"the kernel's environment `{prefix}` does not exist",
             "restart the kernel; `envkernels list` shows the environments",
         )
     from envkernels.core.layout import site_packages_dirs
-
-    hit = _KERNEL_ENVS.get(prefix)
-    sp_dirs = hit[0][3] if hit else tuple(str(sp) for sp in site_packages_dirs(prefix))
-    stamp = (
-        _mtime(prefix),
-        _mtime(os.path.join(prefix, "pyvenv.cfg")),
-        _mtime(os.path.join(prefix, "lib")),
-        sp_dirs,
-        tuple(_mtime(sp) for sp in sp_dirs),
-    )
-    if hit and hit[0] == stamp:
-        return hit[1]
     from envkernels.discovery.probe import environment_from_prefix
 
-    sp_dirs = tuple(str(sp) for sp in site_packages_dirs(prefix))
-    stamp = (*stamp[:3], sp_dirs, tuple(_mtime(sp) for sp in sp_dirs))
+    paths = (
+        prefix,
+        os.path.join(prefix, "pyvenv.cfg"),
+        os.path.join(prefix, "lib"),
+        *(str(sp) for sp in site_packages_dirs(prefix)),
+    )
+    stamps = tuple(map(_mtime, paths))  # before reading: a change while it is read shows next time
     env = environment_from_prefix(prefix)
-    _KERNEL_ENVS[prefix] = (stamp, env)
+    _KERNEL_ENVS[prefix] = (paths, stamps, env)
     return env
 
 
