@@ -164,6 +164,7 @@ def test_a_kernel_starts_from_the_prepared_overlay_with_the_index_unreachable(
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # Python may write bytecode
     ksm = EnvKernelSpecManager(default_roots=False, overlay_dirs=[str(prepared)])
     env = environment_from_prefix(team_env)
     km = KernelManager(kernel_name=env.kernel_name, kernel_spec_manager=ksm)
@@ -187,6 +188,8 @@ def test_a_kernel_starts_from_the_prepared_overlay_with_the_index_unreachable(
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     assert not (isolated_home / ".cache" / "envkernels" / "overlay").exists()  # nothing built per user
+    # the bytecode of the shared environment's modules went to the user's cache, not beside them
+    assert list((isolated_home / ".cache" / "envkernels" / "pycache").rglob("six*.pyc"))
 
 
 def test_an_installed_kernelspec_carries_the_prepared_dirs(

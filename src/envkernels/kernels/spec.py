@@ -99,6 +99,12 @@ def kernel_env(env: Environment, activation: Activation, settings: LaunchSetting
     )
     if settings.overlay_dirs:
         variables[ENV_OVERLAY_DIRS] = os.pathsep.join(settings.overlay_dirs)
+    if env.shared and "PYTHONPYCACHEPREFIX" not in variables:
+        # Bytecode of the shared environment's modules goes to the user's cache, never beside
+        # them (a kernel running as root would otherwise write __pycache__ into the shared root).
+        from envkernels.cachedir import cache_root
+
+        variables["PYTHONPYCACHEPREFIX"] = os.path.join(cache_root(), "pycache")
     if activation.path_prepend:
         variables[ENV_PATH_PREPEND] = os.pathsep.join(activation.path_prepend)
     if activation.unset:
