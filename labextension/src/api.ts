@@ -65,6 +65,8 @@ export interface IEnvironment extends IEnvironmentRecord {
   verdict?: Verdict;
   /** When that verdict was reached (ISO 8601, UTC); null while unchecked. */
   verdict_at?: string | null;
+  /** Packages changed since that verdict; the server is re-checking it in the background. */
+  verdict_stale?: boolean;
 }
 
 /** The server's last word on an environment: `unchecked` until a check ran. */

@@ -4,16 +4,19 @@
  * dependency tree or a diff.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Clipboard, ICommandPalette, ISessionContextDialogs, MainAreaWidget } from '@jupyterlab/apputils';
+import { Clipboard, Dialog, ICommandPalette, ISessionContextDialogs, MainAreaWidget, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { IEnvironment } from './api';
+import { problemBlock } from './dom';
 import { EnvironmentView, Tab } from './envview';
 import { EnvironmentsModel } from './model';
 import { canStart, CommandIDs, EnvironmentsPanel } from './panel';
 import { NotebookLockLink } from './notebooklock';
+import { watchOutputs } from './outputcopy';
 import { watchPortableName } from './portable';
 import { KernelEnvStatus } from './status';
 
@@ -32,6 +35,22 @@ const ROW_MENU: string[][] = [
   [CommandIDs.lock, CommandIDs.sync],
   [CommandIDs.copyPath]
 ];
+
+/** The dialog of a kernel that would not start: all of the problem, and its fix with a copy button. */
+async function showStartFailure(env: IEnvironment, error: unknown): Promise<void> {
+  const text = String((error as Error)?.message ?? error);
+  // envkernels' provisioner says `<problem>. hint: <fix>` (docs/kernels.md)
+  const at = text.indexOf('. hint: ');
+  const problem = at >= 0 ? text.slice(0, at) : text;
+  const hint = at >= 0 ? text.slice(at + 8) : env.hint;
+  const body = problemBlock(problem, hint ?? null);
+  body.classList.add('jp-EnvKernels-startfailure');
+  await showDialog({
+    title: `The kernel of ${env.name} cannot start`,
+    body: new Widget({ node: body }),
+    buttons: [Dialog.okButton({ label: 'Close' })]
+  });
+}
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'envkernels:plugin',
@@ -127,10 +146,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    /**
+     * Start the environment's kernel first, and only then open the notebook or console on it: a
+     * start that fails shows the whole problem and its fix (copyable), and leaves no empty
+     * notebook behind.
+     */
+    const startThenOpen = async (env: IEnvironment, open: (kernelId: string) => Promise<unknown>) => {
+      let kernel;
+      try {
+        kernel = await serviceManager.kernels.startNew({ name: env.kernel_name });
+      } catch (error) {
+        await showStartFailure(env, error);
+        return;
+      }
+      try {
+        return await open(kernel.id);
+      } catch (error) {
+        kernel.shutdown().catch(() => undefined);
+        throw error;
+      }
+    };
     envCommand(CommandIDs.openNotebook, 'New Notebook on Environment', 'Open a new notebook on this environment\'s kernel',
-      env => commands.execute('notebook:create-new', { kernelName: env.kernel_name }), true);
+      env => startThenOpen(env, kernelId => commands.execute('notebook:create-new', { kernelId, kernelName: env.kernel_name })), true);
     envCommand(CommandIDs.openConsole, 'New Console on Environment', 'Open a console on this environment\'s kernel',
-      env => commands.execute('console:create', { kernelPreference: { name: env.kernel_name } }), true);
+      env => startThenOpen(env, kernelId => commands.execute('console:create', { kernelPreference: { id: kernelId, name: env.kernel_name } })), true);
     envCommand(CommandIDs.open, 'Open Environment', 'Open the Environment view', env => openView(env, 'overview'));
     envCommand(CommandIDs.check, 'Check Environment', 'Broken requirements, drift from its lock, …',
       (env, args) => openView(env, 'check', { rerun: true, notebook: args.notebook ? String(args.notebook) : undefined }));
@@ -179,6 +218,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     tracker.forEach(panel => new NotebookLockLink(panel, isEnvKernel));
     tracker.widgetAdded.connect((_, panel) => new NotebookLockLink(panel, isEnvKernel));
+    tracker.forEach(watchOutputs);
+    tracker.widgetAdded.connect((_, panel) => watchOutputs(panel));
     // A notebook saved on another machine names `envk-<kind>-<slug>-<other hash>`: start it on the
     // local environment the server resolves it to, instead of asking (portable.ts).
     tracker.widgetAdded.connect((_, panel) => watchPortableName(panel, serviceManager.kernelspecs, sessionDialogs));

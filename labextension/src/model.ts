@@ -66,6 +66,10 @@ export function badgeOf(env: IEnvironment, check?: IReport | null, audit?: IRepo
   if (audit && audit.checked === false) {
     return 'not-checked';
   }
+  if (!check) {
+    // a clean audit alone is no all-clear: what the server knew, else unchecked
+    return env.verdict && env.verdict !== 'unchecked' ? env.verdict : 'unchecked';
+  }
   return 'ok';
 }
 

@@ -160,3 +160,11 @@ async def test_a_changed_environment_is_rechecked_in_the_background(api, late_ro
             break
         await asyncio.sleep(0.1)
     assert now["verdict"] == "error", now
+
+
+def test_a_clean_audit_alone_is_no_all_clear(tmp_path: Path) -> None:
+    store = VerdictStore(tmp_path / FILE_NAME)
+    store.record("e1", str(tmp_path), "audit", {"findings": [], "vulnerabilities": [], "checked": True})
+    assert store.annotate({"id": "e1"})["verdict"] == "unchecked"
+    store.record("e1", str(tmp_path), "check", {"findings": []})
+    assert store.annotate({"id": "e1"})["verdict"] == "ok"

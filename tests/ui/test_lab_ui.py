@@ -320,3 +320,27 @@ def test_the_panel_works_from_the_keyboard_alone(page) -> None:
     view.locator(".jp-EnvKernels-tab.jp-mod-current").focus()
     page.keyboard.press("ArrowRight")
     expect(view.locator(".jp-EnvKernels-tab.jp-mod-current")).to_have_text("Check")
+
+
+def test_a_failed_start_shows_the_whole_problem_and_leaves_no_notebook(page, lab: Lab) -> None:
+    env = make_venv(lab.env_root / "envs" / "fragile-env", ["six==1.16.0"])
+    page.locator("#envkernels-panel .jp-EnvKernels-refresh").click()
+    row(page, "fragile-env").wait_for()
+    # listed as fine; then its interpreter goes away before the user opens a notebook on it
+    (env / "bin" / "python").unlink()
+    (env / "bin" / "python").symlink_to(lab.env_root / "no-such-python-anywhere")
+    notebooks_before = page.locator(".jp-NotebookPanel").count()
+    row_action(page, "fragile-env", "envkernels:open-notebook")
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("cannot start")
+    failure = dialog.locator(".jp-EnvKernels-startfailure")
+    expect(failure).to_be_visible()
+    assert "`" not in failure.inner_text()
+    clipped = failure.evaluate(
+        "el => el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1"
+    )
+    assert not clipped  # the whole problem, not cut off
+    screenshot(page, "start-failure")
+    dialog.locator("button", has_text="Close").click()
+    assert page.locator(".jp-NotebookPanel").count() == notebooks_before  # no empty notebook left
+    assert not list(lab.root_dir.glob("Untitled*.ipynb"))

@@ -29,20 +29,46 @@ def _esc(value: Any) -> str:
     return "" if value is None else html.escape(str(value), quote=True)
 
 
+# The look of envkernels' notebook outputs (envkernels/render/html.py, which this kernel-side module cannot
+# import): JupyterLab's CSS variables, left-aligned cells, monospace names and versions, severities as
+# text with a coloured dot. Inline, as widget HTML gets no stylesheet of ours.
+_CELL = (
+    "text-align:left;padding:3px 12px 3px 0;vertical-align:top;border:none;"
+    "border-bottom:1px solid var(--jp-border-color2,#e0e0e0);color:var(--jp-ui-font-color1,inherit);"
+    "background:transparent"
+)
+_MONO = (
+    "font-family:var(--jp-code-font-family,monospace);font-size:var(--jp-code-font-size,12px);"
+    "white-space:nowrap"
+)
+_MONO_HEADERS = frozenset({"code", "package", "version", "license"})
+_SEVERITY_VARS = {"error": "--jp-error-color1", "warning": "--jp-warn-color1", "info": "--jp-info-color1"}
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{_esc(h)}</th>" for h in headers)
+    head = "".join(f"<th style='{_CELL};font-weight:600'>{_esc(h)}</th>" for h in headers)
+    styles = [f"{_CELL};{_MONO}" if h in _MONO_HEADERS else _CELL for h in headers]
     body = "".join(
-        "<tr>" + "".join(f"<td style='padding:2px 8px;vertical-align:top'>{c}</td>" for c in row) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td style='{styles[i] if i < len(styles) else _CELL}'>{c}</td>" for i, c in enumerate(row)
+        )
+        + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = "<table style='border-collapse:collapse;text-align:left'>"
+    return f"{table}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _badge(severity: str) -> str:
     colour = SEVERITY_COLOURS.get(severity, "#555")
+    var = _SEVERITY_VARS.get(severity)
+    dot = f"var({var},{colour})" if var else colour
     return (
-        f"<span style='background:{colour};color:#fff;border-radius:3px;padding:0 6px;"
-        f"font-size:11px;font-weight:600'>{_esc(severity)}</span>"
+        "<span style='display:inline-flex;align-items:center;gap:4px;white-space:nowrap;padding:0 6px;"
+        "border:1px solid var(--jp-border-color1,#bdbdbd);border-radius:8px;font-size:11px;"
+        f"color:var(--jp-ui-font-color1,inherit)'><span style='width:7px;height:7px;border-radius:50%;"
+        f"background:{dot}'></span>{_esc(severity)}</span>"
     )
 
 
@@ -50,8 +76,14 @@ def _fix(hint: str | None) -> str:
     if not hint:
         return ""
     parts = str(hint).split("`")
+    code = (
+        "user-select:all;font-family:var(--jp-code-font-family,monospace);font-size:var(--jp-code-font-size,12px);"
+        "background:var(--jp-layout-color2,rgba(127,127,127,.12));padding:0 3px;border-radius:2px;"
+        "white-space:pre-wrap;overflow-wrap:anywhere"
+    )
     return "".join(
-        f"<code style='user-select:all'>{_esc(p)}</code>" if i % 2 else _esc(p) for i, p in enumerate(parts)
+        f"<code class='fix' style='{code}'>{_esc(p)}</code>" if i % 2 else _esc(p)
+        for i, p in enumerate(parts)
     )
 
 
@@ -272,7 +304,9 @@ def report_view(result: Any, runner: Runner | None) -> Any:
         accordion.children = [w.HTML(value=_section_html(groups[n])) for n in shown]
         for idx, n in enumerate(shown):
             accordion.set_title(idx, f"{n} ({len(groups[n])}, {_worst(groups[n])})")
-        accordion.selected_index = None
+        # collapsed until opened; but a report whose only section is about the environment itself
+        # (an audit that failed, say) shows it: its one error is not hidden behind a click
+        accordion.selected_index = 0 if shown == ["(environment)"] else None
 
     query.observe(refresh, names="value")
     refresh()

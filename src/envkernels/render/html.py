@@ -35,13 +35,54 @@ _ACTION_COLOURS = {
     "reinstall": "#6a1b9a",
     "remove": "#c62828",
 }
+# envkernels' one visual language (the same as the JupyterLab extension's, labextension/style/base.css,
+# which also carries these rules for JupyterLab, where an untrusted output's <style> is dropped):
+# JupyterLab's CSS variables (with plain fallbacks outside Lab), left-aligned cells, monospace names
+# and versions that never break at their hyphens, and severities as text in the font colour with a
+# coloured dot, so every theme (Light, Dark, High Contrast) keeps them readable. The selectors carry
+# `table` so they win over JupyterLab's right-aligned, striped rendered-HTML tables.
 _STYLE = (
-    "<style>.envk{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px}"
-    ".envk table{border-collapse:collapse;margin:4px 0}"
-    ".envk th,.envk td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}"
-    ".envk code.fix{user-select:all;background:rgba(127,127,127,.12);padding:1px 4px;border-radius:3px}"
-    ".envk .sev{color:#fff;border-radius:3px;padding:0 6px;font-weight:600;font-size:11px}"
-    ".envk .muted{opacity:.7}</style>"
+    "<style>.envk{font-family:var(--jp-ui-font-family,sans-serif);font-size:var(--jp-ui-font-size1,13px);"
+    "color:var(--jp-ui-font-color1,inherit);text-align:left}"
+    ".envk table{border-collapse:collapse;margin:4px 0;text-align:left}"
+    ".envk table th,.envk table td{border:none;border-bottom:1px solid var(--jp-border-color2,#e0e0e0);"
+    "padding:3px 12px 3px 0;text-align:left;vertical-align:top;color:var(--jp-ui-font-color1,inherit);"
+    "white-space:normal;line-height:1.4}"
+    ".envk table th{font-weight:600;border-bottom-color:var(--jp-border-color1,#bdbdbd)}"
+    ".envk table tbody tr,.envk table tbody tr:nth-child(odd),"
+    ".envk table tbody tr:hover{background:transparent}"
+    ".envk table td.m{font-family:var(--jp-code-font-family,monospace);"
+    "font-size:var(--jp-code-font-size,12px);white-space:nowrap}"
+    ".envk code{font-family:var(--jp-code-font-family,monospace);font-size:var(--jp-code-font-size,12px);"
+    "background:var(--jp-layout-color2,rgba(127,127,127,.12));color:inherit;padding:0 3px;border-radius:2px}"
+    ".envk code.fix{user-select:all;white-space:pre-wrap;overflow-wrap:anywhere}"
+    ".envk .sev{display:inline-flex;align-items:center;gap:4px;white-space:nowrap;padding:0 6px;"
+    "border:1px solid var(--jp-border-color1,#bdbdbd);border-radius:8px;"
+    "font-size:var(--jp-ui-font-size0,11px);"
+    "color:var(--jp-ui-font-color1,inherit);background:transparent}"
+    ".envk .sev::before{content:'';width:7px;height:7px;border-radius:50%;background:var(--envk-sev,#757575)}"
+    ".envk .muted{color:var(--jp-ui-font-color2,inherit);opacity:1}"
+    ".envk .envk-copy{margin-left:4px;vertical-align:middle}</style>"
+)
+# the JupyterLab variable each severity's dot takes there (the hex values outside Lab)
+_SEVERITY_VARS = {"error": "--jp-error-color1", "warning": "--jp-warn-color1", "info": "--jp-info-color1"}
+# columns whose cells are names, versions, ids or paths: monospace, unbroken
+_MONO_HEADERS = frozenset(
+    {
+        "code",
+        "package",
+        "version",
+        "advisory",
+        "aliases",
+        "fixed in",
+        "name",
+        "python",
+        "prefix",
+        "kernel",
+        "installed",
+        "locked",
+        "license",
+    }
 )
 
 
@@ -57,13 +98,19 @@ def osv_url(advisory_id: str) -> str:
 
 def _badge(severity: str, label: str | None = None) -> str:
     colour = SEVERITY_COLOURS.get(severity, "#555")
-    return f'<span class="sev" style="background:{colour}">{esc(label or severity)}</span>'
+    var = _SEVERITY_VARS.get(severity)
+    dot = f"var({var},{colour})" if var else colour
+    return f'<span class="sev sev-{esc(severity)}" style="--envk-sev:{dot}">{esc(label or severity)}</span>'
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """An HTML table; cells are already-escaped HTML."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    cls = ['<td class="m">' if h in _MONO_HEADERS else "<td>" for h in headers]
+    body = "".join(
+        "<tr>" + "".join(f"{cls[i] if i < len(cls) else '<td>'}{c}</td>" for i, c in enumerate(row)) + "</tr>"
+        for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -84,7 +131,8 @@ def _inline(text: object) -> str:
 
 
 def _coloured(colour: str, text: object) -> str:
-    return f'<span style="color:{colour}">{esc(text)}</span>'
+    """A status as text in the font colour with a coloured dot (readable in every theme)."""
+    return f'<span class="sev" style="--envk-sev:{colour}">{esc(text)}</span>'
 
 
 def _link(advisory_id: str) -> str:

@@ -60,9 +60,13 @@ def audit_verdict(report: dict[str, Any]) -> str:
 
 
 def combined(entry: dict[str, Any]) -> str:
-    """The worst of an entry's check and audit verdicts; ``unchecked`` when neither ran."""
+    """The worst of an entry's check and audit verdicts; ``unchecked`` when no check ran and the
+    audit (if any) found nothing: a clean audit alone is no all-clear."""
     found = [entry[k]["verdict"] for k in ("check", "audit") if isinstance(entry.get(k), dict)]
-    return min(found, key=lambda v: _RANK.get(v, 0)) if found else "unchecked"
+    worst = min(found, key=lambda v: _RANK.get(v, 0)) if found else "unchecked"
+    if worst == "ok" and not isinstance(entry.get("check"), dict):
+        return "unchecked"
+    return worst
 
 
 def _now() -> str:
