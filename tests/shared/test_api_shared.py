@@ -47,7 +47,9 @@ async def _team_record(api: Any) -> dict[str, Any]:
     return next(r for r in records if r["name"] == "analytics")
 
 
-async def test_records_kernels_and_reads_of_a_shared_environment(api: Any, untouched: None) -> None:
+async def test_records_kernels_and_reads_of_a_shared_environment(
+    api: Any, untouched: None, jp_root_dir: Path
+) -> None:
     rec = await _team_record(api)
     assert rec["shared"] is True
     status, specs = await api("GET", "api", "kernelspecs")
@@ -57,6 +59,12 @@ async def test_records_kernels_and_reads_of_a_shared_environment(api: Any, untou
     for what in ("check", "tree"):
         status, body = await api("GET", "envkernels", "api", "environments", rec["id"], what)
         assert status == 200, body
+    (jp_root_dir / "requirements.txt").write_text("six==1.15.0\nidna==3.7\n")
+    status, diff = await api(
+        "GET", "envkernels", "api", "environments", rec["id"], "diff", params={"lock": "requirements.txt"}
+    )
+    assert status == 200, diff
+    assert {r["name"]: r["status"] for r in diff["rows"]}["six"] == "changed"
 
 
 async def test_sync_of_a_shared_environment_is_403_with_the_fork_hint(
