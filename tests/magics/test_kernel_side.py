@@ -93,7 +93,14 @@ def _result(findings: list[dict]) -> ks.EnvResult:
 
 
 def test_result_is_ok_unless_a_warning_or_error_is_found() -> None:
-    info = {"code": "undeclared-import", "severity": "info", "package": "numpy", "message": "m", "hint": None}
+    info = {
+        "code": "undeclared-import",
+        "severity": "info",
+        "package": "numpy",
+        "message": "m",
+        "hint": None,
+        "vulnerability": None,
+    }
     warn = dict(info, severity="warning")
     assert _result([]).ok and _result([info]).ok
     assert not _result([info, warn]).ok

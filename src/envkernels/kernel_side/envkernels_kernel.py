@@ -80,9 +80,10 @@ class EnvironmentCheckFailed(EnvKernelsMagicError):
 
 
 class FindingView:
-    """One finding as code sees it: ``code``, ``severity``, ``package``, ``message``, ``hint``."""
+    """One finding as code sees it: ``code``, ``severity``, ``package``, ``message``, ``hint`` and
+    ``vulnerability`` (the id of the audit's vulnerability it stands for, else None)."""
 
-    __slots__ = ("code", "hint", "message", "package", "severity")
+    __slots__ = ("code", "hint", "message", "package", "severity", "vulnerability")
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.code: str = data.get("code", "")
@@ -90,10 +91,13 @@ class FindingView:
         self.package: str | None = data.get("package")
         self.message: str = data.get("message", "")
         self.hint: str | None = data.get("hint")
+        self.vulnerability: str | None = data.get("vulnerability")
 
     def to_dict(self) -> dict[str, Any]:
         """docs/reference.md's finding shape."""
-        return {s: getattr(self, s) for s in ("code", "severity", "package", "message", "hint")}
+        return {
+            s: getattr(self, s) for s in ("code", "severity", "package", "message", "hint", "vulnerability")
+        }
 
     def __repr__(self) -> str:
         return f"<{self.severity} {self.code} {self.package or '-'}: {self.message}>"
