@@ -145,13 +145,18 @@ export class EnvironmentsPanel extends Widget {
     let shown = 0;
     for (const { node, haystack } of this._rows.values()) {
       const match = words.every(w => haystack.includes(w));
-      node.hidden = !match;
+      if (node.hidden === match) {
+        node.hidden = !match; // only what changes: no style work for rows that stay as they are
+      }
       if (match) {
         shown++;
       }
     }
     for (const section of Array.from(this._list.children) as HTMLElement[]) {
-      section.hidden = !section.querySelector('.jp-EnvKernels-item:not([hidden])');
+      const empty = !section.querySelector('.jp-EnvKernels-item:not([hidden])');
+      if (section.hidden !== empty) {
+        section.hidden = empty;
+      }
     }
     this._count(shown);
   }

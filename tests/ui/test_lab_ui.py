@@ -344,3 +344,29 @@ def test_a_failed_start_shows_the_whole_problem_and_leaves_no_notebook(page, lab
     dialog.locator("button", has_text="Close").click()
     assert page.locator(".jp-NotebookPanel").count() == notebooks_before  # no empty notebook left
     assert not list(lab.root_dir.glob("Untitled*.ipynb"))
+
+
+def test_the_sync_plan_marks_a_direct_source(page, lab: Lab) -> None:
+    make_venv(lab.env_root / "envs" / "direct-env")
+    local = lab.root_dir / "localpkg"
+    (local / "src" / "localpkg").mkdir(parents=True, exist_ok=True)
+    (local / "src" / "localpkg" / "__init__.py").write_text("")
+    (local / "pyproject.toml").write_text(
+        '[project]\nname = "localpkg"\nversion = "0.1"\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+    (lab.root_dir / "direct-lock.txt").write_text(f"six==1.16.0\nlocalpkg @ {local.as_uri()}\n")
+    page.locator("#envkernels-panel .jp-EnvKernels-refresh").click()
+    row(page, "direct-env").wait_for()
+    context_action(page, "direct-env", "Sync Environment to a Lock")
+    tab = env_view(page, "direct-env").locator(".jp-EnvKernels-tabpanel-sync")
+    tab.locator(".jp-EnvKernels-sync-lock").fill("direct-lock.txt")
+    tab.locator(".jp-EnvKernels-sync-plan").click()
+    direct = tab.locator('.jp-EnvKernels-plantable tr[data-change="install"]', has_text="localpkg")
+    expect(direct.locator(".jp-EnvKernels-source-direct")).to_contain_text("direct: url")
+    plain = tab.locator('.jp-EnvKernels-plantable tr[data-change="install"]', has_text="six")
+    expect(plain).to_contain_text("index")
+    assert plain.locator(".jp-EnvKernels-source").count() == 0
+    # this server installs only from its index: the plan says so before anyone applies it
+    expect(tab.locator(".jp-EnvKernels-warning")).to_contain_text("refuses")
+    screenshot(page, "sync-plan-direct-source")
