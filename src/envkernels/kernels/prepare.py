@@ -112,7 +112,9 @@ def make_readable(directory: Path) -> None:
             mode = os.stat(path).st_mode
             os.chmod(path, 0o755 if mode & stat.S_IXUSR else 0o644)
         for name in dirnames:
-            os.chmod(os.path.join(dirpath, name), 0o755)
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):  # a link's target is not ours to change
+                os.chmod(path, 0o755)
 
 
 def prepare_overlays(
