@@ -370,3 +370,24 @@ def test_the_sync_plan_marks_a_direct_source(page, lab: Lab) -> None:
     # this server installs only from its index: the plan says so before anyone applies it
     expect(tab.locator(".jp-EnvKernels-warning")).to_contain_text("refuses")
     screenshot(page, "sync-plan-direct-source")
+
+
+def test_an_interrupted_sync_shows_with_its_rollback(page, lab: Lab) -> None:
+    env = make_venv(lab.env_root / "envs" / "half-synced", ["six==1.16.0"])
+    # what a sync killed while uv runs leaves in the environment (sync/history.py's pending mark)
+    mark = env / ".envkernels" / "pending.json"
+    mark.parent.mkdir(exist_ok=True)
+    snapshot = lab.root_dir / "half-synced-snapshot.toml"
+    mark.write_text(
+        json.dumps({"started": "2026-12-02T10:00:00Z", "snapshot": str(snapshot), "lock": "pylock.toml"})
+    )
+    page.locator("#envkernels-panel .jp-EnvKernels-refresh").click()
+    item = row(page, "half-synced")
+    expect(item).to_have_attribute("data-badge", "broken")
+    problem = item.locator(".jp-EnvKernels-problem")
+    expect(problem).to_contain_text("was interrupted")
+    # the rollback command, whole, with its copy button
+    fix = problem.locator(".jp-EnvKernels-fix .jp-EnvKernels-command")
+    expect(fix).to_contain_text(f"envkernels sync {snapshot}")
+    expect(fix.locator(".jp-EnvKernels-copy")).to_have_count(1)
+    screenshot(page, "interrupted-sync")
