@@ -35,5 +35,6 @@ def test_section_cells_are_left_aligned_and_severity_is_text_not_white_on_colour
     assert "text-align:right" not in html and "text-align:left" in html
     assert "color:#fff" not in html
     assert ">error</span>" in html
+    assert html.startswith("<div class='envk'>")  # where the extension adds copy buttons
     fix = ew._fix("run `uv pip install x`")
     assert "`" not in fix and "<code class='fix'" in fix

@@ -278,7 +278,8 @@ def _section_html(items: list[tuple[str, dict[str, Any]]]) -> str:
             fixed = ", ".join(item.get("fixed_in") or ()) or "no fix yet"
             fix = f"fixed in {_esc(fixed)}" + (f"<br>{_fix(item.get('fix'))}" if item.get("fix") else "")
             rows.append((_badge("error"), link, _esc(item.get("summary")), fix))
-    return _table(("severity", "code", "message", "fix"), rows)
+    # `envk`: in JupyterLab, envkernels' extension puts a copy button beside each fix command in it
+    return f"<div class='envk'>{_table(('severity', 'code', 'message', 'fix'), rows)}</div>"
 
 
 def report_view(result: Any, runner: Runner | None) -> Any:
