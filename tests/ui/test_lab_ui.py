@@ -340,6 +340,8 @@ def test_a_failed_start_shows_the_whole_problem_and_leaves_no_notebook(page, lab
         "el => el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1"
     )
     assert not clipped  # the whole problem, not cut off
+    copy = failure.locator(".jp-EnvKernels-fix .jp-EnvKernels-copy svg")
+    assert (copy.bounding_box() or {"width": 0})["width"] > 0  # the fix's copy button shows
     screenshot(page, "start-failure")
     dialog.locator("button", has_text="Close").click()
     assert page.locator(".jp-NotebookPanel").count() == notebooks_before  # no empty notebook left
