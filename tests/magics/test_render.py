@@ -63,6 +63,12 @@ def test_findings_table_colours_severities_and_makes_the_fix_copyable() -> None:
     assert "1 error, 1 warning" in html
 
 
+def test_counts_read_as_english_in_every_medium() -> None:
+    report = Report(RECORD, (_finding("error"), _finding("error", package="b"), _finding("info")))
+    html, text = render.render("report", report)
+    assert "2 errors, 1 info" in html and "2 errors, 1 info" in text
+
+
 def test_values_from_outside_are_escaped_in_html() -> None:
     evil = _finding("error", package="<img src=x onerror=alert(1)>", message="<script>alert(1)</script>")
     vuln = Vulnerability("<b>p</b>", "1", 'GHSA-"x', ("CVE-1<2",), "<script>", ("2",), "osv", fix="`<i>`")

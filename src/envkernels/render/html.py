@@ -24,7 +24,7 @@ from envkernels.model import (
     SyncOutcome,
     Vulnerability,
 )
-from envkernels.render.parts import lock_sections, lock_where, severity_counts, sync_parts
+from envkernels.render.parts import counts_phrase, lock_sections, lock_where, sync_parts
 
 SEVERITY_COLOURS = {"error": "#c62828", "warning": "#b26a00", "info": "#1565c0"}
 _LICENSE_COLOURS = {"denied": "#c62828", "unknown": "#b26a00", "allowed": "#2e7d32"}
@@ -147,8 +147,7 @@ def _env_line(env: Environment | None) -> str:
 
 
 def _summary(findings: Sequence[Finding]) -> str:
-    counts = severity_counts(findings)
-    return ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
+    return counts_phrase(findings) or "no findings"
 
 
 def findings_html(findings: Sequence[Finding]) -> str:

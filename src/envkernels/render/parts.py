@@ -19,6 +19,13 @@ def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
     return {s: n for s, n in counts.items() if n}
 
 
+def counts_phrase(findings: Iterable[Finding]) -> str:
+    """``"2 errors, 1 warning"`` (most severe first), or ``""`` when there are no findings."""
+    return ", ".join(
+        f"{n} {s}{'s' if n != 1 and s != 'info' else ''}" for s, n in severity_counts(findings).items()
+    )
+
+
 def _gaps(items: Iterable[LockGap]) -> list[str]:
     return [f"{g.name} {g.version or ''}: {g.reason}".strip().rstrip(":") for g in items]
 

@@ -22,7 +22,7 @@ from envkernels.model import (
     SyncOutcome,
     Vulnerability,
 )
-from envkernels.render.parts import lock_head, lock_sections, severity_counts, sync_parts
+from envkernels.render.parts import counts_phrase, lock_head, lock_sections, sync_parts
 
 Paint = Callable[[str, str], str]  # (text, what: error/warning/info/hint/ok) -> text, coloured or not
 # Audit findings the audit text shows in their own place (the vulnerability table, the licenses
@@ -67,8 +67,7 @@ def findings_text(findings: Sequence[Finding], paint: Paint = _plain) -> list[st
 
 
 def _counts(findings: Sequence[Finding]) -> str:
-    counts = severity_counts(findings)
-    return ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
+    return counts_phrase(findings)
 
 
 def check_text(report: Report, paint: Paint = _plain) -> str:
