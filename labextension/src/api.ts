@@ -99,6 +99,16 @@ export interface ILockAnswer extends ILockSummary {
   relative_path?: string | null;
 }
 
+/** `POST .../fork` (201): the shared source, the personal environment made from its lock, the kernel. */
+export interface IForkAnswer {
+  source: IEnvironment;
+  environment: IEnvironment;
+  lock: string;
+  kernelspec: string | null;
+  kernel_note?: string | null;
+  warnings?: string[] | null;
+}
+
 /** An error answer of the envkernels API (or a network failure). */
 export class EnvKernelsApiError extends Error {
   constructor(
@@ -161,6 +171,8 @@ export const api = {
   lock: (id: string, path: string) => post<ILockAnswer>(['environments', id, 'lock'], { path }),
   sync: (id: string, lock: string, dryRun: boolean) =>
     post<ISyncAnswer>(['environments', id, 'sync'], { lock, dry_run: dryRun }),
+  /** Without `dest` the server forks into the user's forks directory (docs/reference.md). */
+  fork: (id: string) => post<IForkAnswer>(['environments', id, 'fork'], {}),
   tree: (id: string, why?: string) =>
     request<ITree>(['environments', id, 'tree'], {}, why ? { why } : {}),
   diffEnv: (id: string, other: string) => request<IDiff>(['environments', id, 'diff'], {}, { other }),

@@ -4,21 +4,22 @@
  * dependency tree or a diff.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Clipboard, Dialog, ICommandPalette, ISessionContextDialogs, MainAreaWidget, showDialog } from '@jupyterlab/apputils';
+import { Clipboard, Dialog, ICommandPalette, ISessionContextDialogs, MainAreaWidget, Notification, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 
-import { IEnvironment } from './api';
-import { problemBlock } from './dom';
+import { api, IEnvironment } from './api';
+import { h, problemBlock } from './dom';
 import { EnvironmentView, Tab } from './envview';
 import { EnvironmentsModel } from './model';
-import { canStart, CommandIDs, EnvironmentsPanel } from './panel';
+import { canStart, CommandIDs, EnvironmentsPanel, TEAM_HELP } from './panel';
 import { NotebookLockLink } from './notebooklock';
 import { watchOutputs } from './outputcopy';
 import { watchPortableName } from './portable';
 import { KernelEnvStatus } from './status';
+import { errorBlock } from './views';
 
 const PANEL_ICON = new LabIcon({
   name: 'envkernels:environments',
@@ -32,7 +33,7 @@ const PANEL_ICON = new LabIcon({
 const ROW_MENU: string[][] = [
   [CommandIDs.openNotebook, CommandIDs.openConsole],
   [CommandIDs.open, CommandIDs.check, CommandIDs.audit, CommandIDs.tree, CommandIDs.diff],
-  [CommandIDs.lock, CommandIDs.sync],
+  [CommandIDs.lock, CommandIDs.sync, CommandIDs.fork],
   [CommandIDs.copyPath]
 ];
 
@@ -117,13 +118,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
       app.shell.activateById(widget.id);
       await widget.content.showTab(tab, options);
     };
-    const envCommand = (id: string, label: string, caption: string, execute: (env: IEnvironment, args: any) => unknown, startOnly = false) =>
+    const envCommand = (
+      id: string,
+      label: string,
+      caption: string | ((env: IEnvironment | undefined) => string),
+      execute: (env: IEnvironment, args: any) => unknown,
+      enabledFor: (env: IEnvironment) => boolean = () => true
+    ) =>
       commands.addCommand(id, {
         label,
-        caption,
+        caption: typeof caption === 'string' ? caption : args => caption(target(args)),
         isEnabled: args => {
           const env = target(args);
-          return !!env && (!startOnly || canStart(env));
+          return !!env && enabledFor(env);
         },
         execute: args => execute(envArg(args), args) as any
       });
@@ -167,9 +174,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     };
     envCommand(CommandIDs.openNotebook, 'New Notebook on Environment', 'Open a new notebook on this environment\'s kernel',
-      env => startThenOpen(env, kernelId => commands.execute('notebook:create-new', { kernelId, kernelName: env.kernel_name })), true);
+      env => startThenOpen(env, kernelId => commands.execute('notebook:create-new', { kernelId, kernelName: env.kernel_name })), canStart);
     envCommand(CommandIDs.openConsole, 'New Console on Environment', 'Open a console on this environment\'s kernel',
-      env => startThenOpen(env, kernelId => commands.execute('console:create', { kernelPreference: { id: kernelId, name: env.kernel_name } })), true);
+      env => startThenOpen(env, kernelId => commands.execute('console:create', { kernelPreference: { id: kernelId, name: env.kernel_name } })), canStart);
     envCommand(CommandIDs.open, 'Open Environment', 'Open the Environment view', env => openView(env, 'overview'));
     envCommand(CommandIDs.check, 'Check Environment', 'Broken requirements, drift from its lock, …',
       (env, args) => openView(env, 'check', { rerun: true, notebook: args.notebook ? String(args.notebook) : undefined }));
@@ -179,8 +186,53 @@ const plugin: JupyterFrontEndPlugin<void> = {
     envCommand(CommandIDs.tree, 'Show Dependency Tree', 'What pulls in what', env => openView(env, 'tree'));
     envCommand(CommandIDs.diff, 'Compare Environment…', 'With another environment or a lockfile', env => openView(env, 'diff'));
     envCommand(CommandIDs.lock, 'Lock Environment…', 'Write a pylock.toml of what is installed', env => openView(env, 'lock'));
-    envCommand(CommandIDs.sync, 'Sync Environment to a Lock…', 'Shows the plan first', env => openView(env, 'sync'));
+    // a shared (team) environment is read-only: the server refuses its sync; forking is the way
+    envCommand(CommandIDs.sync, 'Sync Environment to a Lock…',
+      env => (env?.shared ? `${TEAM_HELP} (Fork Environment…)` : 'Shows the plan first'),
+      env => openView(env, 'sync'), env => !env.shared);
+    envCommand(CommandIDs.fork, 'Fork Environment…',
+      env => (env?.shared ? 'Make your own copy of this team environment, from its exact lock' : 'Only team (shared) environments are forked'),
+      env => forkEnvironment(env), env => !!env.shared);
     envCommand(CommandIDs.copyPath, 'Copy Environment Path', 'Copy the environment\'s folder', env => Clipboard.copyToSystem(env.prefix));
+
+    /**
+     * Fork a shared environment into the user's forks directory, after a dialog whose Cancel has
+     * the focus; the fork is then in the panel, the launcher and the kernel picker.
+     */
+    const forkEnvironment = async (env: IEnvironment): Promise<void> => {
+      const body = h('div', { class: 'jp-EnvKernels-forkdialog' },
+        h('p', {}, `Create your own environment from ${env.name}'s exact lock, in your forks folder, registered as a kernel.`),
+        h('p', { class: 'jp-EnvKernels-muted' }, 'The team environment is not changed. Packages are installed from the package index; this may take a while.'));
+      const answer = await showDialog({
+        title: `Fork ${env.name}?`,
+        body: new Widget({ node: body }),
+        buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Fork' })],
+        // creating an environment is never the default: Enter cancels
+        defaultButton: 0
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      const progress = Notification.emit(`Forking ${env.name}…`, 'in-progress', { autoClose: false });
+      let made: IEnvironment;
+      try {
+        made = (await api.fork(env.id)).environment;
+      } catch (error) {
+        Notification.dismiss(progress);
+        const block = errorBlock(error);
+        block.classList.add('jp-EnvKernels-forkfailure');
+        await showDialog({
+          title: `${env.name} could not be forked`,
+          body: new Widget({ node: block }),
+          buttons: [Dialog.okButton({ label: 'Close' })]
+        });
+        return;
+      }
+      await model.load(true);
+      await serviceManager.kernelspecs.refreshSpecs();
+      Notification.update({ id: progress, message: `Forked ${env.name} into ${made.name} (${made.prefix})`, type: 'success', autoClose: 8000 });
+      panel?.reveal(made.id);
+    };
 
     panel = new EnvironmentsPanel(model, commands, logo);
     panel.title.icon = PANEL_ICON;

@@ -25,6 +25,7 @@ export const CommandIDs = {
   diff: 'envkernels:diff',
   details: 'envkernels:details',
   copyPath: 'envkernels:copy-path',
+  fork: 'envkernels:fork',
   filter: 'envkernels:filter'
 };
 
@@ -59,6 +60,14 @@ const MORE_ICON = new LabIcon({
     '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161">' +
     '<circle cx="5" cy="12" r="2"/><circle cx="12" cy="12" r="2"/><circle cx="19" cy="12" r="2"/></g></svg>'
 });
+
+/** What the "team" marker and the disabled Sync say: a shared environment is read-only. */
+export const TEAM_HELP = 'A shared (team) environment: read-only for you; fork it to change it';
+
+/** The "team" marker of a shared environment's row (text, so it reads in every theme). */
+function teamMark(): HTMLElement {
+  return h('span', { class: 'jp-EnvKernels-team', title: TEAM_HELP, 'aria-label': 'team environment' }, 'team');
+}
 
 export class EnvironmentsPanel extends Widget {
   private _list: HTMLElement;
@@ -131,6 +140,15 @@ export class EnvironmentsPanel extends Widget {
   /** The selected environment (what palette commands act on), if any. */
   get selected(): IEnvironment | undefined {
     return this._selected ? this._model.byId(this._selected) : undefined;
+  }
+
+  /** Select an environment's row and bring it into view (a fork just made). */
+  reveal(id: string): void {
+    const row = this._rows.get(id)?.node;
+    if (row) {
+      this._select(id, false);
+      row.scrollIntoView({ block: 'nearest' });
+    }
   }
 
   /** Put the keyboard focus into the filter box. */
@@ -227,7 +245,7 @@ export class EnvironmentsPanel extends Widget {
           }
         }
         const row = this._row(env, logo);
-        this._rows.set(env.id, { node: row, haystack: [env.name, env.kind, env.python_version ?? '', env.project_path ?? '', this._model.badge(env)].join(' ').toLowerCase() });
+        this._rows.set(env.id, { node: row, haystack: [env.name, env.kind, env.python_version ?? '', env.project_path ?? '', this._model.badge(env), env.shared ? 'team' : ''].join(' ').toLowerCase() });
         list.appendChild(row);
       }
       fragment.appendChild(
@@ -265,7 +283,7 @@ export class EnvironmentsPanel extends Widget {
       'data-kind': env.kind,
       'data-badge': mark,
       tabindex: '-1',
-      'aria-label': `${env.name}, ${env.kind}, Python ${python}, ${mark}`,
+      'aria-label': `${env.name}, ${env.shared ? 'team environment, ' : ''}${env.kind}, Python ${python}, ${mark}`,
       'aria-current': selected ? 'true' : undefined,
       title: `${env.kind} environment · Python ${python}\n${env.prefix}${env.project_path ? `\nproject: ${env.project_path}` : ''}`
     });
@@ -279,6 +297,7 @@ export class EnvironmentsPanel extends Widget {
       h('div', { class: 'jp-EnvKernels-row' },
         icon,
         h('span', { class: 'jp-EnvKernels-name' }, env.name),
+        ...(env.shared ? [teamMark()] : []),
         h('span', { class: 'jp-EnvKernels-kind', hidden: '' }, env.kind),
         h('span', { class: 'jp-EnvKernels-python' }, python),
         tools,

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.error
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,10 +67,28 @@ def ui_envs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def lab_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., AbstractContextManager[Lab]]:
+    """``lab_server(root, env={...})``: a context manager running ``jupyter lab`` on ``root``."""
+
+    @contextmanager
+    def run(root: Path, env: dict[str, str] | None = None) -> Iterator[Lab]:
+        yield from _run_lab(root, tmp_path_factory.mktemp("ui-home"), env or {})
+
+    return run
+
+
 @pytest.fixture(scope="module")
-def lab(ui_envs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(ui_envs: Path, lab_server: Callable[..., AbstractContextManager[Lab]]) -> Iterator[Lab]:
     """``jupyter lab`` in a subprocess, isolated, scanning ``ui_envs``; stopped after the module."""
-    home = tmp_path_factory.mktemp("ui-home")
+    with lab_server(ui_envs) as lab:
+        yield lab
+
+
+def _run_lab(ui_envs: Path, home: Path, extra_env: dict[str, str]) -> Iterator[Lab]:
+    """Run ``jupyter lab`` with HOME ``home`` on root ``ui_envs`` (plus ``extra_env``) while in use."""
     for stale in ARTIFACTS.glob("FAILED-*.png"):
         stale.unlink()  # the artifacts describe this run only
     cfg = home / "jupyter-config"
@@ -92,6 +111,7 @@ def lab(ui_envs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
             "PYTHONUNBUFFERED": "1",
         }
     )
+    env.update(extra_env)
     port = _free_port()
     argv = [
         sys.executable,
