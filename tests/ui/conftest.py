@@ -21,9 +21,9 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
-from lab_helpers import ARTIFACTS, Lab, screenshot
+from lab_helpers import ARTIFACTS, Lab, build_ui_root, screenshot
 
-from envfactory import UV_CACHE_DIR, make_venv
+from envfactory import UV_CACHE_DIR
 
 CHROMIUM = os.environ.get("ENVKERNELS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -47,24 +47,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def ui_envs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A server root holding a project with a kernel-ready ``.venv``, a venv with a broken requirement,
-    one with known-vulnerable releases, and one whose interpreter is gone."""
-    root = tmp_path_factory.mktemp("ui-root")
-    proj = root / "demo-proj"
-    proj.mkdir()
-    (proj / "pyproject.toml").write_text(
-        '[project]\nname = "demo-proj"\nversion = "0.1"\nrequires-python = ">=3.10"\ndependencies = ["six"]\n'
-    )
-    make_venv(proj / ".venv", ["ipykernel", "six==1.16.0"])
-    # requests without its dependencies: `check` must report broken-requirement for it
-    make_venv(root / "envs" / "broken-reqs", ["requests==2.32.3", "six==1.16.0"], no_deps=True)
-    # releases with advisories in tests/data/osv: an audit must mark it vulnerable
-    make_venv(root / "envs" / "vuln-env", ["urllib3==1.24.1"], no_deps=True)
-    # a venv whose interpreter was removed (its base Python uninstalled): discovery says broken
-    gone = make_venv(root / "envs" / "gone-python")
-    (gone / "bin" / "python").unlink()
-    (gone / "bin" / "python").symlink_to(root / "no-such-python3.11")
-    return root
+    """The UI tests' server root (``lab_helpers.build_ui_root``); tests may add environments to it."""
+    return build_ui_root(tmp_path_factory.mktemp("ui-root"))
 
 
 @pytest.fixture(scope="session")

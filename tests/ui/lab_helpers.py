@@ -7,6 +7,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from envfactory import make_venv
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 
 
@@ -84,3 +86,23 @@ def env_view(page, name: str):  # type: ignore[no-untyped-def]
     return page.locator(
         ".jp-EnvKernels-envview:visible", has=page.locator(".jp-EnvKernels-envtitle", has_text=name)
     )
+
+
+def build_ui_root(root: Path) -> Path:
+    """A server root holding a project with a kernel-ready ``.venv``, a venv with a broken requirement,
+    one with known-vulnerable releases, and one whose interpreter is gone."""
+    proj = root / "demo-proj"
+    proj.mkdir()
+    (proj / "pyproject.toml").write_text(
+        '[project]\nname = "demo-proj"\nversion = "0.1"\nrequires-python = ">=3.10"\ndependencies = ["six"]\n'
+    )
+    make_venv(proj / ".venv", ["ipykernel", "six==1.16.0"])
+    # requests without its dependencies: `check` must report broken-requirement for it
+    make_venv(root / "envs" / "broken-reqs", ["requests==2.32.3", "six==1.16.0"], no_deps=True)
+    # releases with advisories in tests/data/osv: an audit must mark it vulnerable
+    make_venv(root / "envs" / "vuln-env", ["urllib3==1.24.1"], no_deps=True)
+    # a venv whose interpreter was removed (its base Python uninstalled): discovery says broken
+    gone = make_venv(root / "envs" / "gone-python")
+    (gone / "bin" / "python").unlink()
+    (gone / "bin" / "python").symlink_to(root / "no-such-python3.11")
+    return root

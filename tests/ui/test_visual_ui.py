@@ -8,13 +8,23 @@ the README's images in ``docs/img/``). Paths that differ per run (tmp dirs) are 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
-from lab_helpers import Lab, env_record, env_view, row, row_action, run_until_output
+from lab_helpers import Lab, build_ui_root, env_record, env_view, row, row_action, run_until_output
 from pixeldiff import check_screenshot
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def ui_envs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root of this module's own: other UI tests add environments to the shared one, and the
+    pictures must show the same four environments whatever ran before them."""
+    return build_ui_root(tmp_path_factory.mktemp("visual-root"))
+
 
 LIGHT, DARK, HIGH_CONTRAST = "JupyterLab Light", "JupyterLab Dark", "JupyterLab Dark High Contrast"
 
