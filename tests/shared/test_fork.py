@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from sharedhelpers import cli
 
-from envfactory import freeze
+from envfactory import freeze, make_venv
 from envkernels._toml import tomllib
 
 
@@ -79,3 +80,26 @@ def test_a_failed_fork_leaves_nothing_behind(
     assert out.stderr.startswith(("error: ", "warning: ")) and "error: " in out.stderr
     assert "Traceback" not in out.stderr
     assert not dest.exists()
+
+
+def test_the_base_python_is_followed_through_a_venv_made_from_a_venv(tmp_path: Path) -> None:
+    """Python 3.10 names the venv a venv was made from as its ``home``: a fork must not be built
+    on that intermediate venv (nor on the shared environment), but on the Python under both."""
+    from envkernels.discovery.probe import environment_from_prefix
+    from envkernels.sync.fork import base_python
+
+    outer = make_venv(tmp_path / "outer")
+    inner = tmp_path / "inner"
+    (inner / "bin").mkdir(parents=True)
+    (inner / "bin" / "python").symlink_to(outer / "bin" / "python")
+    # the layout 3.10's venv writes when run from outer/bin/python
+    (inner / "pyvenv.cfg").write_text(f"home = {outer / 'bin'}\ninclude-system-site-packages = false\n")
+    base = base_python(environment_from_prefix(inner))
+    assert base is not None and os.access(base, os.X_OK)
+    assert str(outer) not in base and str(inner) not in base
+    outer_home = next(
+        ln.split("=", 1)[1].strip()
+        for ln in (outer / "pyvenv.cfg").read_text().splitlines()
+        if ln.startswith("home")
+    )
+    assert os.path.dirname(base) == outer_home

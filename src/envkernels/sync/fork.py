@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envkernels.core.layout import read_pyvenv_cfg
 from envkernels.discovery.probe import environment_from_prefix
 from envkernels.errors import BadInputError, EnvKernelsError
 from envkernels.model import Environment
@@ -123,8 +124,8 @@ def fork_environment(
         f"{m['name']} {m['version']} is not reproducible: {m['reason']}" for m in locked.not_reproducible
     ]
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    # The source's own interpreter: uv makes the venv on its base Python, the exact same version.
-    create_venv(prefix, None, python=source.python, progress=progress)
+    # The source's base Python, the exact same version (never the shared environment itself).
+    create_venv(prefix, None, python=base_python(source), progress=progress)
     try:
         kept = prefix / ".envkernels"
         kept.mkdir(exist_ok=True)
@@ -160,3 +161,35 @@ def fork_environment(
         kernel_note=note,
         warnings=warnings,
     )
+
+
+def base_python(env: Environment) -> str | None:
+    """The interpreter ``env``'s venv was made from, followed through venvs made from venvs.
+
+    uv resolves a venv's interpreter to its base itself on Python 3.11+, but a venv made from
+    another venv's Python 3.10 names that venv as its base (3.10's ``sys._base_executable``),
+    so a fork would be built on the shared environment's own bin/ (or on a CI venv). Each
+    ``pyvenv.cfg`` ``home`` is followed until it leads out of venvs; without one, ``env.python``.
+    """
+    python = env.python
+    prefix = Path(env.prefix)
+    seen: set[Path] = set()
+    while prefix not in seen:
+        seen.add(prefix)
+        cfg = read_pyvenv_cfg(prefix)
+        home = cfg.get("home") if cfg else None
+        if not home:
+            break
+        names = [os.path.basename(python)] if python else []
+        if env.python_version:
+            major_minor = ".".join(env.python_version.split(".")[:2])
+            names.append(f"python{major_minor}")
+        names += ["python3", "python"]
+        found = next(
+            (os.path.join(home, n) for n in names if os.access(os.path.join(home, n), os.X_OK)), None
+        )
+        if found is None:
+            break
+        python = found
+        prefix = Path(home).parent
+    return python
