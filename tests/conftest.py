@@ -39,6 +39,24 @@ _TOOL_VARS = (
 )
 
 
+# Variables a server or kernel spec manager running inside the test process sets for the kernels and
+# workers it starts (shared roots, prepared overlays, the server-wide history log).
+_PROCESS_SETTINGS = ("ENVKERNELS_SHARED_ROOTS", "ENVKERNELS_OVERLAY_DIRS", "ENVKERNELS_HISTORY_LOG")
+
+
+@pytest.fixture(autouse=True)
+def _restore_process_settings() -> Iterator[None]:
+    """Undo what an in-process server set in os.environ: a later test (and every subprocess it
+    starts, such as a `jupyter lab`) would otherwise see another test's shared roots."""
+    before = {var: os.environ.get(var) for var in _PROCESS_SETTINGS}
+    yield
+    for var, value in before.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
+
+
 @pytest.fixture
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point HOME and every tool's variable into a tmp dir so nothing of the machine leaks in."""

@@ -81,7 +81,13 @@ def _run_lab(ui_envs: Path, home: Path, extra_env: dict[str, str]) -> Iterator[L
     (cfg / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "VIRTUAL_ENV", "CONDA"))}
+    # envkernels' own settings come only from here and extra_env, never from the test process
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JUPYTER", "VIRTUAL_ENV", "CONDA", "ENVKERNELS_"))
+        or k in ("ENVKERNELS_CHROMIUM",)
+    }
     env.update(
         {
             "HOME": str(home),
